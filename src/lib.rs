@@ -3,6 +3,9 @@
 pub mod audio;
 pub mod error;
 pub mod protocol;
+pub mod secret;
 pub mod tool;
+pub mod transport;
 
 pub use error::{Error, Result};
+pub use secret::ApiKey;
