@@ -12,8 +12,8 @@ use super::{Dialect, Item, ResponseOptions, SessionConfig};
 wire_struct! {
     /// `session.update`: change the session configuration.
     pub struct SessionUpdate {
-        /// The fields to change.
-        pub session: SessionConfig,
+        /// The fields to change (boxed: it is large and rare).
+        pub session: Box<SessionConfig>,
     }
 }
 
@@ -74,9 +74,9 @@ wire_struct! {
 wire_struct! {
     /// `response.create`: ask the model to respond.
     pub struct ResponseCreate {
-        /// Options for this response only.
+        /// Options for this response only (boxed: large and rare).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub response: Option<ResponseOptions>,
+        pub response: Option<Box<ResponseOptions>>,
     }
 }
 
@@ -156,7 +156,7 @@ impl ClientEvent {
     /// `session.update` with `session`.
     pub fn session_update(session: SessionConfig) -> Self {
         ClientEvent::SessionUpdate(SessionUpdate {
-            session,
+            session: Box::new(session),
             ..SessionUpdate::default()
         })
     }

@@ -4,7 +4,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::wire::{merge_into, put, take, take_object};
-use super::{AudioFormat, Dialect, Item, MaxTokens, OutputModality, ToolChoice, ToolDefinition, Voice};
+use super::session::modalities_to_wire;
+use super::{AudioFormat, Dialect, Item, MaxTokens, Modality, ToolChoice, ToolDefinition, Voice};
 
 /// How a response ended (or that it has not yet).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -192,8 +193,8 @@ pub struct ResponseOptions {
     pub metadata: Option<Value>,
     /// The input items for this response instead of the conversation (`[]` = no context).
     pub input: Option<Vec<Item>>,
-    /// Audio or text for this response.
-    pub output_modality: Option<OutputModality>,
+    /// Output modalities for this response.
+    pub output_modalities: Option<Vec<Modality>>,
     /// The voice for this response.
     pub voice: Option<Voice>,
     /// The output audio format for this response.
@@ -216,12 +217,12 @@ impl ResponseOptions {
         put(&mut map, "conversation", self.conversation.as_ref());
         put(&mut map, "metadata", self.metadata.as_ref());
         put(&mut map, "input", self.input.as_ref());
-        if let Some(modality) = self.output_modality {
+        if let Some(list) = &self.output_modalities {
             let key = match dialect {
                 Dialect::Ga => "output_modalities",
                 Dialect::Beta => "modalities",
             };
-            map.insert(key.into(), modality.to_wire(dialect));
+            map.insert(key.into(), modalities_to_wire(list, dialect));
         }
         match dialect {
             Dialect::Ga => {
@@ -258,7 +259,7 @@ impl ResponseOptions {
             return Err(serde::de::Error::custom("`response` must be a JSON object"));
         };
         let mut map = map.clone();
-        let modalities = match take::<Vec<String>>(&mut map, "output_modalities")? {
+        let modalities = match take(&mut map, "output_modalities")? {
             Some(list) => Some(list),
             None => take(&mut map, "modalities")?,
         };
@@ -269,7 +270,7 @@ impl ResponseOptions {
             conversation: take(&mut map, "conversation")?,
             metadata: take(&mut map, "metadata")?,
             input: take(&mut map, "input")?,
-            output_modality: modalities.map(|list| OutputModality::from_wire(&list)),
+            output_modalities: modalities,
             voice: take(&mut map, "voice")?,
             output_audio_format: take(&mut map, "output_audio_format")?,
             temperature: take(&mut map, "temperature")?,
@@ -281,7 +282,7 @@ impl ResponseOptions {
         };
         let mut audio = take_object(&mut map, "audio");
         let mut output = take_object(&mut audio, "output");
-        if let Some(format) = take(&mut output, "format")? {
+        if let Some(format) = super::session::take_format(&mut output)? {
             options.output_audio_format = Some(format);
         }
         if let Some(voice) = take(&mut output, "voice")? {

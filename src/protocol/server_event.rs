@@ -18,8 +18,8 @@ wire_struct! {
 wire_struct! {
     /// `session.created` / `session.updated` (and the beta `transcription_session.*`).
     pub struct SessionEvent {
-        /// The full effective session configuration.
-        pub session: SessionConfig,
+        /// The full effective session configuration (boxed: it is large and rare).
+        pub session: Box<SessionConfig>,
     }
 }
 
@@ -236,8 +236,8 @@ wire_struct! {
 wire_struct! {
     /// `response.created` / `response.done`.
     pub struct ResponseEvent {
-        /// The response.
-        pub response: Response,
+        /// The response (boxed: it is large).
+        pub response: Box<Response>,
     }
 }
 

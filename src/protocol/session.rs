@@ -6,38 +6,32 @@ use serde_json::{Map, Value};
 use super::wire::{merge_into, nullable, put, restore_object, take, take_nullable, take_object};
 use super::{AudioFormat, Dialect, ToolChoice, ToolDefinition};
 
-/// What a response produces.
-///
-/// GA allows exactly one of `["audio"]` (audio with its transcript) and `["text"]`; beta spells
-/// the same choice `["text","audio"]` and `["text"]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// One output modality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum OutputModality {
-    /// Spoken audio plus its transcript (the API default).
-    #[default]
-    Audio,
-    /// Text only.
+pub enum Modality {
+    /// Text (in GA, alone: text-only responses).
     Text,
+    /// Spoken audio, always with its transcript.
+    Audio,
 }
 
-impl OutputModality {
-    /// The wire list for `dialect`.
-    pub fn to_wire(self, dialect: Dialect) -> Value {
-        match (self, dialect) {
-            (OutputModality::Audio, Dialect::Ga) => serde_json::json!(["audio"]),
-            (OutputModality::Audio, Dialect::Beta) => serde_json::json!(["text", "audio"]),
-            (OutputModality::Text, _) => serde_json::json!(["text"]),
+/// The output modalities as `dialect` spells them.
+///
+/// GA allows exactly one of `["audio"]` (audio with transcript) and `["text"]`; beta spells
+/// audio as `["text","audio"]`. A list given in one dialect's spelling is sent unchanged to that
+/// dialect, and translated for the other.
+pub fn modalities_to_wire(list: &[Modality], dialect: Dialect) -> Value {
+    let audio = list.contains(&Modality::Audio);
+    let spelled: Vec<Modality> = match dialect {
+        Dialect::Ga if audio => vec![Modality::Audio],
+        Dialect::Ga => vec![Modality::Text],
+        Dialect::Beta if audio && !list.contains(&Modality::Text) => {
+            vec![Modality::Text, Modality::Audio]
         }
-    }
-
-    /// Reads either dialect's list: anything with `"audio"` in it means audio.
-    pub fn from_wire(list: &[String]) -> OutputModality {
-        if list.iter().any(|m| m == "audio") {
-            OutputModality::Audio
-        } else {
-            OutputModality::Text
-        }
-    }
+        Dialect::Beta => list.to_vec(),
+    };
+    serde_json::to_value(spelled).unwrap_or_default()
 }
 
 /// The assistant's voice: a built-in name (`alloy`, `marin`, `cedar`, …) or a GA custom voice id.
@@ -240,8 +234,8 @@ pub struct SessionConfig {
     pub voice: Option<Voice>,
     /// Speech speed, 0.25 to 1.5.
     pub speed: Option<f64>,
-    /// Audio (with transcript) or text.
-    pub output_modality: Option<OutputModality>,
+    /// Output modalities: `[Audio]` (audio with transcript, the default) or `[Text]`.
+    pub output_modalities: Option<Vec<Modality>>,
     /// Format of the audio the client sends.
     pub input_audio_format: Option<AudioFormat>,
     /// Format of the audio the server sends.
@@ -317,8 +311,8 @@ impl SessionConfig {
 
     fn write_ga(&self, map: &mut Map<String, Value>) {
         put(map, "type", self.kind.as_ref());
-        if let Some(modality) = self.output_modality {
-            map.insert("output_modalities".into(), modality.to_wire(Dialect::Ga));
+        if let Some(list) = &self.output_modalities {
+            map.insert("output_modalities".into(), modalities_to_wire(list, Dialect::Ga));
         }
         let mut input = Map::new();
         if let Some(format) = self.input_audio_format {
@@ -347,8 +341,8 @@ impl SessionConfig {
     }
 
     fn write_beta(&self, map: &mut Map<String, Value>) {
-        if let Some(modality) = self.output_modality {
-            map.insert("modalities".into(), modality.to_wire(Dialect::Beta));
+        if let Some(list) = &self.output_modalities {
+            map.insert("modalities".into(), modalities_to_wire(list, Dialect::Beta));
         }
         put(map, "voice", self.voice.as_ref());
         put(map, "speed", self.speed.as_ref());
@@ -401,17 +395,16 @@ impl SessionConfig {
 
     fn read_ga(&mut self, map: &mut Map<String, Value>) -> Result<(), serde_json::Error> {
         self.kind = take(map, "type")?;
-        self.output_modality = take::<Vec<String>>(map, "output_modalities")?
-            .map(|list| OutputModality::from_wire(&list));
+        self.output_modalities = take(map, "output_modalities")?;
         self.max_output_tokens = take(map, "max_output_tokens")?;
         let mut audio = take_object(map, "audio");
         let mut input = take_object(&mut audio, "input");
-        self.input_audio_format = take(&mut input, "format")?;
+        self.input_audio_format = take_format(&mut input)?;
         self.input_transcription = take_nullable(&mut input, "transcription")?;
         self.noise_reduction = take_nullable(&mut input, "noise_reduction")?;
         self.turn_detection = take_nullable(&mut input, "turn_detection")?;
         let mut output = take_object(&mut audio, "output");
-        self.output_audio_format = take(&mut output, "format")?;
+        self.output_audio_format = take_format(&mut output)?;
         self.voice = take(&mut output, "voice")?;
         self.speed = take(&mut output, "speed")?;
         restore_object(&mut audio, "input", input);
@@ -421,8 +414,7 @@ impl SessionConfig {
     }
 
     fn read_beta(&mut self, map: &mut Map<String, Value>) -> Result<(), serde_json::Error> {
-        self.output_modality =
-            take::<Vec<String>>(map, "modalities")?.map(|list| OutputModality::from_wire(&list));
+        self.output_modalities = take(map, "modalities")?;
         self.voice = take(map, "voice")?;
         self.speed = take(map, "speed")?;
         self.input_audio_format = take(map, "input_audio_format")?;
@@ -448,7 +440,7 @@ impl SessionConfig {
         set(&mut self.instructions, &update.instructions);
         set(&mut self.voice, &update.voice);
         set(&mut self.speed, &update.speed);
-        set(&mut self.output_modality, &update.output_modality);
+        set(&mut self.output_modalities, &update.output_modalities);
         set(&mut self.input_audio_format, &update.input_audio_format);
         set(&mut self.output_audio_format, &update.output_audio_format);
         set(&mut self.turn_detection, &update.turn_detection);
@@ -482,4 +474,23 @@ impl<'de> Deserialize<'de> for SessionConfig {
         let value = Value::deserialize(deserializer)?;
         SessionConfig::from_wire(&value).map_err(serde::de::Error::custom)
     }
+}
+
+/// Takes the GA `format` object out of `map`, leaving behind any fields beyond `type` and `rate`
+/// so that they are kept (and sent again) as unmodelled fields.
+pub(crate) fn take_format(
+    map: &mut Map<String, Value>,
+) -> Result<Option<AudioFormat>, serde_json::Error> {
+    let Some(wire) = map.remove("format") else {
+        return Ok(None);
+    };
+    let format = AudioFormat::from_wire(&wire).ok_or_else(|| {
+        <serde_json::Error as serde::de::Error>::custom(format!("unknown audio format {wire}"))
+    })?;
+    if let Value::Object(mut fields) = wire {
+        fields.remove("type");
+        fields.remove("rate");
+        restore_object(map, "format", fields);
+    }
+    Ok(Some(format))
 }

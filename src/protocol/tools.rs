@@ -14,6 +14,9 @@ pub struct FunctionDefinition {
     pub description: String,
     /// A JSON Schema object describing the arguments.
     pub parameters: Value,
+    /// Fields this crate does not model (e.g. `strict`), kept as they arrived.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// An entry of the session's `tools` array.
@@ -39,6 +42,7 @@ impl ToolDefinition {
             name: name.into(),
             description: description.into(),
             parameters,
+            extra: Map::new(),
         })
     }
 
