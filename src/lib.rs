@@ -9,3 +9,5 @@ pub mod transport;
 
 pub use error::{Error, Result};
 pub use secret::ApiKey;
+#[cfg(feature = "testing")]
+pub mod testing;

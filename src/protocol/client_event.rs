@@ -345,4 +345,3 @@ pub fn encode_audio_append(event_id: &str, audio: &[u8]) -> String {
     out.push_str(r#""}"#);
     out
 }
-

@@ -306,7 +306,11 @@ impl<'de> Deserialize<'de> for Item {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let mut map = Map::<String, Value>::deserialize(deserializer)?;
-        let kind = map.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
+        let kind = map
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let known = matches!(
             kind.as_str(),
             "message" | "function_call" | "function_call_output"

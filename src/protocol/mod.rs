@@ -35,7 +35,7 @@ pub use response::{
 };
 pub use server_event::*;
 pub use session::{
-    InputTranscription, MaxTokens, Modality, NoiseReduction, SemanticVad, ServerVad,
-    SessionConfig, SessionKind, TurnDetection, Voice, modalities_to_wire,
+    InputTranscription, MaxTokens, Modality, NoiseReduction, SemanticVad, ServerVad, SessionConfig,
+    SessionKind, TurnDetection, Voice, modalities_to_wire,
 };
 pub use tools::{FunctionDefinition, ToolChoice, ToolDefinition};

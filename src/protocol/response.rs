@@ -3,8 +3,8 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::wire::{merge_into, put, take, take_object};
 use super::session::modalities_to_wire;
+use super::wire::{merge_into, put, take, take_object};
 use super::{AudioFormat, Dialect, Item, MaxTokens, Modality, ToolChoice, ToolDefinition, Voice};
 
 /// How a response ended (or that it has not yet).
@@ -234,7 +234,11 @@ impl ResponseOptions {
                 if !output.is_empty() {
                     map.insert("audio".into(), serde_json::json!({ "output": output }));
                 }
-                put(&mut map, "max_output_tokens", self.max_output_tokens.as_ref());
+                put(
+                    &mut map,
+                    "max_output_tokens",
+                    self.max_output_tokens.as_ref(),
+                );
             }
             Dialect::Beta => {
                 put(&mut map, "voice", self.voice.as_ref());

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::dialect::server_event_name;
 use super::wire::wire_struct;
 use super::{ApiError, ContentPart, Dialect, Item, RateLimit, Response, SessionConfig};
-use super::dialect::server_event_name;
 
 wire_struct! {
     /// `error`: something the client sent (or the server) went wrong.

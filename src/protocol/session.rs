@@ -81,11 +81,7 @@ pub struct ServerVad {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupt_response: Option<bool>,
     /// GA: after this much silence (5000–30000 ms) the server commits and responds; `null` = off.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "nullable"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
     pub idle_timeout_ms: Option<Option<u32>>,
     /// Fields this crate does not model.
     #[serde(flatten)]
@@ -312,13 +308,20 @@ impl SessionConfig {
     fn write_ga(&self, map: &mut Map<String, Value>) {
         put(map, "type", self.kind.as_ref());
         if let Some(list) = &self.output_modalities {
-            map.insert("output_modalities".into(), modalities_to_wire(list, Dialect::Ga));
+            map.insert(
+                "output_modalities".into(),
+                modalities_to_wire(list, Dialect::Ga),
+            );
         }
         let mut input = Map::new();
         if let Some(format) = self.input_audio_format {
             input.insert("format".into(), format.to_wire(Dialect::Ga));
         }
-        put(&mut input, "transcription", self.input_transcription.as_ref());
+        put(
+            &mut input,
+            "transcription",
+            self.input_transcription.as_ref(),
+        );
         put(&mut input, "noise_reduction", self.noise_reduction.as_ref());
         put(&mut input, "turn_detection", self.turn_detection.as_ref());
         let mut output = Map::new();

@@ -39,6 +39,8 @@ pub struct CloseInfo {
 
 /// Something that came from the server.
 #[derive(Debug)]
+// `Event` is by far the most common variant; boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub enum Incoming {
     /// A decoded event (possibly [`ServerEvent::Unknown`]).
     Event(ServerEvent),
@@ -130,10 +132,12 @@ impl EventSender {
 
     /// Queues an already-encoded text frame without waiting.
     pub fn try_send_frame(&self, frame: String) -> Result<(), SendError> {
-        self.tx.try_send(Outgoing::Frame(frame)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-        })
+        self.tx
+            .try_send(Outgoing::Frame(frame))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SendError::Full,
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            })
     }
 
     /// Closes the connection cleanly (close code 1000) after the frames already queued.
@@ -290,8 +294,7 @@ pub async fn connect_with_recorder(
         true,
         Some(connector),
     );
-    let (socket, _response) = match tokio::time::timeout(options.connect_timeout, handshake).await
-    {
+    let (socket, _response) = match tokio::time::timeout(options.connect_timeout, handshake).await {
         Err(_) => {
             return Err(ConnectError::Timeout {
                 host,

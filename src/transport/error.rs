@@ -28,7 +28,10 @@ pub enum ConnectError {
         message: Option<String>,
     },
     /// 404: the model, deployment or path does not exist. Retrying does not help.
-    #[error("not found (HTTP 404){}: check the model name (`{model}`) and the URL", server_message(message))]
+    #[error(
+        "not found (HTTP 404){}: check the model name (`{model}`) and the URL",
+        server_message(message)
+    )]
     NotFound {
         /// The model or deployment asked for.
         model: String,
@@ -44,7 +47,10 @@ pub enum ConnectError {
         message: Option<String>,
     },
     /// Any other HTTP status instead of the WebSocket upgrade. 5xx may pass on retry.
-    #[error("the server answered HTTP {status} instead of opening a WebSocket{}", server_message(message))]
+    #[error(
+        "the server answered HTTP {status} instead of opening a WebSocket{}",
+        server_message(message)
+    )]
     Http {
         /// The status code.
         status: u16,

@@ -115,7 +115,9 @@ impl ConnectOptions {
         match url.scheme() {
             "ws" | "wss" => {}
             "http" => url.set_scheme("ws").expect("http to ws is a valid change"),
-            "https" => url.set_scheme("wss").expect("https to wss is a valid change"),
+            "https" => url
+                .set_scheme("wss")
+                .expect("https to wss is a valid change"),
             other => {
                 return Err(super::ConnectError::InvalidUrl {
                     url: base,
@@ -150,7 +152,11 @@ pub fn resolve_url(explicit: Option<&str>) -> String {
     explicit
         .map(str::to_owned)
         .filter(|u| !u.trim().is_empty())
-        .or_else(|| std::env::var(URL_ENV_VAR).ok().filter(|u| !u.trim().is_empty()))
+        .or_else(|| {
+            std::env::var(URL_ENV_VAR)
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+        })
         .unwrap_or_else(|| DEFAULT_URL.to_owned())
 }
 
@@ -166,7 +172,8 @@ mod tests {
             options.request_url().unwrap().as_str(),
             "ws://127.0.0.1:9/v1/realtime?model=gpt-realtime"
         );
-        options.url = Some("wss://x.openai.azure.com/openai/realtime?deployment=d&api-version=v".into());
+        options.url =
+            Some("wss://x.openai.azure.com/openai/realtime?deployment=d&api-version=v".into());
         assert_eq!(
             options.request_url().unwrap().as_str(),
             "wss://x.openai.azure.com/openai/realtime?deployment=d&api-version=v"

@@ -27,9 +27,12 @@ fn fixtures(parts: &[&str]) -> Vec<(String, Value)> {
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).unwrap();
-            let value: Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            (path.file_name().unwrap().to_string_lossy().into_owned(), value)
+            let value: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                value,
+            )
         })
         .collect()
 }
@@ -80,7 +83,11 @@ fn check_server_fixtures(dialect: Dialect) {
         assert_eq!(again, event, "{name}: second decode differs");
     }
     // Every event type of the dialect has a fixture.
-    let beta_only = ["conversation.created", "transcription_session.created", "transcription_session.updated"];
+    let beta_only = [
+        "conversation.created",
+        "transcription_session.created",
+        "transcription_session.updated",
+    ];
     let ga_only = |t: &str| {
         t.starts_with("mcp_list_tools")
             || t.starts_with("response.mcp_call")
@@ -120,7 +127,10 @@ fn check_client_fixtures(dialect: Dialect) {
         assert_eq!(event.event_type(), wire_type(&wire), "{name}");
         let encoded: Value = serde_json::from_str(&event.to_json(dialect)).unwrap();
         // Client events are compared exactly: in `session.update` a null turns a feature off.
-        assert_eq!(encoded, wire, "{name} did not survive decode + encode in {dialect}");
+        assert_eq!(
+            encoded, wire,
+            "{name} did not survive decode + encode in {dialect}"
+        );
     }
 }
 
@@ -140,7 +150,9 @@ fn beta_client_events_round_trip() {
 #[test]
 fn beta_names_map_to_ga_variants() {
     for (ga, beta) in RENAMED_SERVER_EVENTS {
-        let frame = format!(r#"{{"type":"{beta}","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":0}}"#);
+        let frame = format!(
+            r#"{{"type":"{beta}","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":0}}"#
+        );
         let event = ServerEvent::from_json(&frame).unwrap();
         assert_eq!(event.event_type(), *ga);
         assert_eq!(event.to_value(Dialect::Beta)["type"], *beta);
@@ -153,7 +165,8 @@ fn beta_names_map_to_ga_variants() {
 #[test]
 fn unknown_events_and_fields_survive() {
     for (name, wire) in fixtures(&["unknown"]) {
-        let event = ServerEvent::from_json(&wire.to_string()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let event =
+            ServerEvent::from_json(&wire.to_string()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let known = SERVER_EVENT_TYPES.contains(&wire_type(&wire));
         if known {
             assert!(!matches!(event, ServerEvent::Unknown(_)), "{name}");
@@ -186,15 +199,28 @@ fn error_event_is_typed() {
         event.error.code.as_deref(),
         Some("conversation_already_has_active_response")
     );
-    assert_eq!(event.error.message, wire["error"]["message"].as_str().unwrap());
-    assert_eq!(event.error.event_id.as_deref(), wire["error"]["event_id"].as_str());
+    assert_eq!(
+        event.error.message,
+        wire["error"]["message"].as_str().unwrap()
+    );
+    assert_eq!(
+        event.error.event_id.as_deref(),
+        wire["error"]["event_id"].as_str()
+    );
     assert!(!event.error.is_fatal());
 }
 
 /// Frames that are not events are errors, never panics; a binary-looking or empty frame too.
 #[test]
 fn malformed_frames_are_errors() {
-    for frame in ["", "not json", "[1,2]", "{}", r#"{"type":7}"#, r#"{"type":"response.done","response":5}"#] {
+    for frame in [
+        "",
+        "not json",
+        "[1,2]",
+        "{}",
+        r#"{"type":7}"#,
+        r#"{"type":"response.done","response":5}"#,
+    ] {
         assert!(ServerEvent::from_json(frame).is_err(), "{frame:?} decoded");
     }
 }

@@ -1,9 +1,8 @@
 //! The exact `session.update` each dialect gets for one full configuration.
 
 use realtime_agent::protocol::{
-    AudioFormat, ClientEvent, Dialect, InputTranscription, MaxTokens, NoiseReduction,
-    Modality, ServerVad, SessionConfig, SessionKind, ToolChoice, ToolDefinition,
-    TurnDetection, Voice,
+    AudioFormat, ClientEvent, Dialect, InputTranscription, MaxTokens, Modality, NoiseReduction,
+    ServerVad, SessionConfig, SessionKind, ToolChoice, ToolDefinition, TurnDetection, Voice,
 };
 use serde_json::{Value, json};
 
@@ -136,8 +135,14 @@ fn null_turns_off_and_unset_is_absent() {
         config.to_wire(Dialect::Beta),
         json!({"input_audio_transcription": null, "turn_detection": null})
     );
-    assert_eq!(SessionConfig::from_wire(&config.to_wire(Dialect::Ga)).unwrap(), config);
-    assert_eq!(SessionConfig::from_wire(&config.to_wire(Dialect::Beta)).unwrap(), config);
+    assert_eq!(
+        SessionConfig::from_wire(&config.to_wire(Dialect::Ga)).unwrap(),
+        config
+    );
+    assert_eq!(
+        SessionConfig::from_wire(&config.to_wire(Dialect::Beta)).unwrap(),
+        config
+    );
 }
 
 /// A GA config decodes from its wire form to the same neutral config, and so does beta.
