@@ -83,6 +83,8 @@ fn shape(schema: &mut Value) {
     map.remove("$schema");
     map.remove("$defs");
     map.remove("definitions");
+    // Before the children are shaped, so that an `Option<Enum>`'s variants are seen as variants.
+    unwrap_nullable_alternative(map);
     // Children first, so that the node-level steps below see shaped alternatives.
     for (key, value) in map.iter_mut() {
         match key.as_str() {
@@ -101,7 +103,6 @@ fn shape(schema: &mut Value) {
         }
     }
     merge_title_into_description(map);
-    unwrap_nullable_alternative(map);
     strip_null_type(map);
     string_consts_to_enum(map);
     drop_number_format(map);
@@ -119,8 +120,8 @@ fn merge_title_into_description(map: &mut Map<String, Value>) {
     map.insert("description".into(), description.into());
 }
 
-/// `{"anyOf":[S,{"type":"null"}]}` (an `Option` of a non-trivial type) → `S`, keeping the
-/// outer description when there is one.
+/// `{"anyOf":[S,{"type":"null"}]}` (an `Option` of a non-trivial type) → `S`. The outer
+/// description (the field's doc comment) wins over `S`'s own title and description.
 fn unwrap_nullable_alternative(map: &mut Map<String, Value>) {
     for key in ["anyOf", "oneOf"] {
         let Some(Value::Array(alternatives)) = map.get(key) else {
@@ -134,7 +135,11 @@ fn unwrap_nullable_alternative(map: &mut Map<String, Value>) {
             continue;
         };
         map.remove(key);
+        let outer_described = map.contains_key("description");
         for (inner_key, inner_value) in inner {
+            if outer_described && matches!(inner_key.as_str(), "title" | "description") {
+                continue;
+            }
             map.entry(inner_key).or_insert(inner_value);
         }
         return;
