@@ -72,3 +72,12 @@ pub trait DynTool: Send + Sync {
     /// [`ToolError::InvalidArguments`] naming the field, and the tool does not run.
     async fn call_json(&self, arguments: &str, ctx: ToolContext) -> Result<String, ToolError>;
 }
+
+impl std::fmt::Debug for dyn DynTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynTool")
+            .field("name", &self.name())
+            .field("options", &self.options())
+            .finish_non_exhaustive()
+    }
+}
