@@ -7,6 +7,13 @@ pub enum Error {
     /// An audio source or sink failed. See the inner error for whether retrying helps.
     #[error(transparent)]
     Audio(#[from] crate::audio::AudioError),
+    /// A tool could not be registered (bad name, duplicate, unusable schema). Fix the tool or
+    /// the configuration; retrying does not help.
+    #[error(transparent)]
+    ToolRegistry(#[from] crate::tool::RegistryError),
+    /// A tool declared in `agent.toml` is invalid. Fix the declaration; retrying does not help.
+    #[error(transparent)]
+    ToolSpec(#[from] crate::tool::SpecError),
 }
 
 /// Shorthand for `Result<T, realtime_agent::Error>`.
