@@ -31,6 +31,22 @@ pub enum ToolDefinition {
     Mcp(Map<String, Value>),
 }
 
+impl FunctionDefinition {
+    /// A function definition with no extra fields.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+    ) -> Self {
+        FunctionDefinition {
+            name: name.into(),
+            description: description.into(),
+            parameters,
+            extra: Map::new(),
+        }
+    }
+}
+
 impl ToolDefinition {
     /// A function tool definition.
     pub fn function(
@@ -38,12 +54,7 @@ impl ToolDefinition {
         description: impl Into<String>,
         parameters: Value,
     ) -> Self {
-        ToolDefinition::Function(FunctionDefinition {
-            name: name.into(),
-            description: description.into(),
-            parameters,
-            extra: Map::new(),
-        })
+        ToolDefinition::Function(FunctionDefinition::new(name, description, parameters))
     }
 
     /// The function name, for function tools.
