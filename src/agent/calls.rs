@@ -1,0 +1,315 @@
+//! Tool calls: started the moment their arguments are complete, each on its own task, answered
+//! as each finishes; grouped by the response that asked for them.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::event::{AgentEvent, ToolStatus};
+use crate::tool::{OnInterrupt, SessionInfo, ToolContext, ToolError, ToolRegistry, output};
+
+/// The user's decision on a call that needs approval.
+#[derive(Debug)]
+pub(crate) enum Decision {
+    Approve,
+    Reject(Option<String>),
+}
+
+/// A finished call, ready to be posted.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) call_id: String,
+    pub(crate) output: String,
+    pub(crate) status: ToolStatus,
+}
+
+struct Running {
+    name: String,
+    arguments: String,
+    response_id: String,
+    started: Instant,
+    cancel: CancellationToken,
+    on_interrupt: OnInterrupt,
+}
+
+#[derive(Default)]
+struct Batch {
+    calls: Vec<String>,
+    open: usize,
+    response_done: bool,
+    interrupted: bool,
+}
+
+/// A finished call's record once its output is posted.
+pub(crate) struct Posted {
+    pub(crate) event: AgentEvent,
+    /// The batch this call belonged to is now complete and wants a follow-up response.
+    pub(crate) batch_ready: bool,
+}
+
+pub(crate) struct Calls {
+    registry: Arc<ToolRegistry>,
+    session: Arc<SessionInfo>,
+    tasks: JoinSet<Finished>,
+    running: HashMap<String, Running>,
+    started: HashSet<String>,
+    batches: HashMap<String, Batch>,
+    approvals: HashMap<String, oneshot::Sender<Decision>>,
+    /// Cancels every call when the session ends.
+    session_cancel: CancellationToken,
+}
+
+impl Calls {
+    pub(crate) fn new(registry: Arc<ToolRegistry>, session: SessionInfo) -> Self {
+        Calls {
+            registry,
+            session: Arc::new(session),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            started: HashSet::new(),
+            batches: HashMap::new(),
+            approvals: HashMap::new(),
+            session_cancel: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn set_session_id(&mut self, id: &str) {
+        let mut info = (*self.session).clone();
+        info.session_id = Some(id.to_owned());
+        self.session = Arc::new(info);
+    }
+
+    /// Whether any call is running.
+    pub(crate) fn any_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+
+    /// Starts call `call_id` of response `response_id` unless it was started already (the
+    /// arguments' `done` event and the item's `done` event both announce it). Returns the
+    /// events to report.
+    pub(crate) fn start(
+        &mut self,
+        response_id: &str,
+        call_id: &str,
+        name: &str,
+        arguments: &str,
+    ) -> Vec<AgentEvent> {
+        if !self.started.insert(call_id.to_owned()) {
+            return Vec::new();
+        }
+        let cancel = self.session_cancel.child_token();
+        let mut events = vec![AgentEvent::ToolStarted {
+            call_id: call_id.to_owned(),
+            name: name.to_owned(),
+            arguments: arguments.to_owned(),
+        }];
+        let registered = self.registry.get(name).cloned();
+        let on_interrupt = registered
+            .as_ref()
+            .map_or(OnInterrupt::Keep, |r| r.options().on_interrupt);
+        let batch = self.batches.entry(response_id.to_owned()).or_default();
+        batch.open += 1;
+        batch.calls.push(call_id.to_owned());
+        self.running.insert(
+            call_id.to_owned(),
+            Running {
+                name: name.to_owned(),
+                arguments: arguments.to_owned(),
+                response_id: response_id.to_owned(),
+                started: Instant::now(),
+                cancel: cancel.clone(),
+                on_interrupt,
+            },
+        );
+        let call_id = call_id.to_owned();
+        let Some(registered) = registered else {
+            let available = self.registry.names();
+            let output = output::unknown_tool(name, &available);
+            self.tasks.spawn(async move {
+                Finished {
+                    call_id,
+                    output,
+                    status: ToolStatus::UnknownTool,
+                }
+            });
+            return events;
+        };
+        let options = registered.options();
+        let approval = if options.requires_approval {
+            let (tx, rx) = oneshot::channel();
+            self.approvals.insert(call_id.clone(), tx);
+            events.push(AgentEvent::ApprovalRequested {
+                call_id: call_id.clone(),
+                name: name.to_owned(),
+                arguments: arguments.to_owned(),
+            });
+            Some(rx)
+        } else {
+            None
+        };
+        let tool = registered.tool().clone();
+        let ctx = ToolContext::new(call_id.as_str(), cancel.clone(), self.session.clone());
+        let arguments = arguments.to_owned();
+        let name = name.to_owned();
+        self.tasks.spawn(async move {
+            let (output, status) =
+                run_call(&*tool, &name, &arguments, ctx, cancel, options.timeout, approval).await;
+            Finished {
+                call_id,
+                output,
+                status,
+            }
+        });
+        events
+    }
+
+    /// The next finished call. Cancel-safe. Pending forever when nothing runs.
+    pub(crate) async fn next_finished(&mut self) -> Finished {
+        loop {
+            match self.tasks.join_next().await {
+                Some(Ok(finished)) => return finished,
+                // Tasks catch their own panics; an abort only happens at shutdown.
+                Some(Err(_)) => continue,
+                None => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    /// Records that `finished`'s output has been posted.
+    pub(crate) fn posted(&mut self, finished: &Finished) -> Option<Posted> {
+        let running = self.running.remove(&finished.call_id)?;
+        self.approvals.remove(&finished.call_id);
+        let event = AgentEvent::ToolFinished {
+            call_id: finished.call_id.clone(),
+            name: running.name,
+            arguments: running.arguments,
+            output: finished.output.clone(),
+            status: finished.status,
+            duration: running.started.elapsed(),
+        };
+        let batch_ready = match self.batches.get_mut(&running.response_id) {
+            Some(batch) => {
+                batch.open -= 1;
+                self.settle(&running.response_id)
+            }
+            None => false,
+        };
+        Some(Posted { event, batch_ready })
+    }
+
+    /// The response `response_id` is done. Returns whether its batch of calls (if it had one)
+    /// now wants a follow-up response.
+    pub(crate) fn response_done(&mut self, response_id: &str) -> bool {
+        match self.batches.get_mut(response_id) {
+            Some(batch) => {
+                batch.response_done = true;
+                self.settle(response_id)
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a finished batch; true when it completed without an interruption.
+    fn settle(&mut self, response_id: &str) -> bool {
+        let Some(batch) = self.batches.get(response_id) else {
+            return false;
+        };
+        if batch.open > 0 || !batch.response_done {
+            return false;
+        }
+        let ready = !batch.interrupted;
+        // Both announcements of a call come before its response's `done`, so its id can go.
+        if let Some(batch) = self.batches.remove(response_id) {
+            for call_id in batch.calls {
+                self.started.remove(&call_id);
+            }
+        }
+        ready
+    }
+
+    /// The user barged in: no batch that is open now forces a response over the user's turn,
+    /// and `cancel` tools are cancelled (their output says so).
+    pub(crate) fn interrupt(&mut self) {
+        for batch in self.batches.values_mut() {
+            batch.interrupted = true;
+        }
+        for running in self.running.values() {
+            if running.on_interrupt == OnInterrupt::Cancel {
+                running.cancel.cancel();
+            }
+        }
+    }
+
+    /// The user's decision on a call awaiting approval. False when no such call waits.
+    pub(crate) fn decide(&mut self, call_id: &str, decision: Decision) -> bool {
+        match self.approvals.remove(call_id) {
+            Some(tx) => tx.send(decision).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Ends every call: cancels them through their tokens, gives them `grace` to finish, then
+    /// aborts what is left and waits for it, so no task outlives the agent.
+    pub(crate) async fn shutdown(&mut self, grace: Duration) {
+        self.session_cancel.cancel();
+        let _ = tokio::time::timeout(grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        self.running.clear();
+        self.approvals.clear();
+    }
+}
+
+/// Runs one call to its output: approval, the call itself under its timeout, panics caught,
+/// cancellation through the token.
+async fn run_call(
+    tool: &dyn crate::tool::DynTool,
+    name: &str,
+    arguments: &str,
+    ctx: ToolContext,
+    cancel: CancellationToken,
+    timeout: Duration,
+    approval: Option<oneshot::Receiver<Decision>>,
+) -> (String, ToolStatus) {
+    if let Some(approval) = approval {
+        let decision = tokio::select! {
+            _ = cancel.cancelled() => return (output::cancelled(name), ToolStatus::Cancelled),
+            decision = approval => decision,
+        };
+        match decision {
+            Ok(Decision::Approve) => {}
+            Ok(Decision::Reject(reason)) => {
+                return (output::rejected(name, reason.as_deref()), ToolStatus::Rejected);
+            }
+            Err(_) => return (output::rejected(name, Some("no decision was made")), ToolStatus::Rejected),
+        }
+    }
+    let call = AssertUnwindSafe(tool.call_json(arguments, ctx)).catch_unwind();
+    let outcome = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return (output::cancelled(name), ToolStatus::Cancelled),
+        outcome = tokio::time::timeout(timeout, call) => outcome,
+    };
+    match outcome {
+        Err(_) => (output::timed_out(name, timeout), ToolStatus::TimedOut),
+        Ok(Err(panic)) => (output::panicked(name, &*panic), ToolStatus::Panicked),
+        Ok(Ok(Ok(text))) => (text, ToolStatus::Ok),
+        Ok(Ok(Err(error))) => {
+            let status = match &error {
+                ToolError::InvalidArguments { .. } => ToolStatus::InvalidArguments,
+                ToolError::Cancelled => ToolStatus::Cancelled,
+                _ => ToolStatus::Failed,
+            };
+            (output::for_error(name, &error), status)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Driving a running agent from elsewhere in the application.
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::event::{AgentEvents, EventBus};
+use crate::protocol::{ClientEvent, ResponseOptions, SessionConfig};
+
+/// What the handle asks the agent loop to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Text(String),
+    Audio(Vec<u8>),
+    Commit,
+    Respond(Option<ResponseOptions>),
+    Interrupt,
+    Decide {
+        call_id: String,
+        approve: bool,
+        reason: Option<String>,
+    },
+    UpdateSession(Box<SessionConfig>),
+    Raw(Box<ClientEvent>),
+    /// The audio source ended (a file was read to its end).
+    SourceEnded,
+}
+
+/// The agent has stopped; nothing more can be sent to it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the agent is not running")]
+pub struct AgentStopped;
+
+/// A cheap, clonable handle to a running [`Agent`](super::Agent): send text and audio,
+/// interrupt, approve tool calls, subscribe to events, shut down.
+#[derive(Clone)]
+pub struct AgentHandle {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) bus: EventBus,
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for AgentHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentHandle")
+            .field("running", &!self.commands.is_closed())
+            .finish()
+    }
+}
+
+impl AgentHandle {
+    async fn command(&self, command: Command) -> Result<(), AgentStopped> {
+        self.commands.send(command).await.map_err(|_| AgentStopped)
+    }
+
+    /// Sends a user text message and asks for a response.
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), AgentStopped> {
+        self.command(Command::Text(text.into())).await
+    }
+
+    /// Appends user audio (bytes in the session input format) to the input buffer.
+    ///
+    /// For a continuous stream prefer an [`AudioSource`](crate::audio::AudioSource) (such as the
+    /// channel source), which the agent reads on its own task.
+    pub async fn send_audio(&self, audio: Vec<u8>) -> Result<(), AgentStopped> {
+        self.command(Command::Audio(audio)).await
+    }
+
+    /// Ends a manual turn (turn detection off, e.g. push-to-talk): commits the input buffer and
+    /// asks for a response.
+    pub async fn commit(&self) -> Result<(), AgentStopped> {
+        self.command(Command::Commit).await
+    }
+
+    /// Asks for a response now (sent as soon as no other response is active).
+    pub async fn respond(&self, options: Option<ResponseOptions>) -> Result<(), AgentStopped> {
+        self.command(Command::Respond(options)).await
+    }
+
+    /// Interrupts the assistant: stops playback, truncates what was not heard, cancels the
+    /// response in progress, and treats running tools as after a barge-in.
+    pub async fn interrupt(&self) -> Result<(), AgentStopped> {
+        self.command(Command::Interrupt).await
+    }
+
+    /// Approves a tool call that is waiting for approval.
+    pub async fn approve(&self, call_id: impl Into<String>) -> Result<(), AgentStopped> {
+        self.command(Command::Decide {
+            call_id: call_id.into(),
+            approve: true,
+            reason: None,
+        })
+        .await
+    }
+
+    /// Rejects a tool call that is waiting for approval; the model is told, with `reason`.
+    pub async fn reject(
+        &self,
+        call_id: impl Into<String>,
+        reason: Option<String>,
+    ) -> Result<(), AgentStopped> {
+        self.command(Command::Decide {
+            call_id: call_id.into(),
+            approve: false,
+            reason,
+        })
+        .await
+    }
+
+    /// Changes the session configuration (sent as `session.update`; kept for reconnects).
+    pub async fn update_session(&self, update: SessionConfig) -> Result<(), AgentStopped> {
+        self.command(Command::UpdateSession(Box::new(update))).await
+    }
+
+    /// Sends any client event as is (an escape hatch; the agent does not track its effects).
+    pub async fn send_event(&self, event: ClientEvent) -> Result<(), AgentStopped> {
+        self.command(Command::Raw(Box::new(event))).await
+    }
+
+    /// A new stream of the agent's events from now on, holding up to `capacity` unread events
+    /// (older ones are then missed and reported as [`AgentEvent::Lagged`](super::AgentEvent)).
+    pub fn subscribe(&self, capacity: usize) -> AgentEvents {
+        self.bus.subscribe(capacity)
+    }
+
+    /// Ends the session: running tools are cancelled, the connection closed, and
+    /// [`Agent::run`](super::Agent::run) returns.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Whether the agent is still running.
+    pub fn is_running(&self) -> bool {
+        !self.commands.is_closed() && !self.shutdown.is_cancelled()
+    }
+}

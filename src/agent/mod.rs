@@ -1,0 +1,41 @@
+//! The agent loop: joins the session, the tools and the audio, embeddable in any tokio app.
+//!
+//! [`Agent::builder`] takes the connection, the session configuration, the tools and the audio
+//! source and sink; [`Agent::run`] runs the session; an [`AgentHandle`] sends text and audio,
+//! interrupts, approves tool calls and shuts down; [`AgentEvents`] streams what happens.
+//!
+//! Tool calls start the moment their arguments are complete, each on its own task; every
+//! output is posted as soon as its tool finishes, and one `response.create` follows when the
+//! response that asked is done and all of its calls are answered — decided in one place, never
+//! while another response is active.
+
+mod builder;
+mod calls;
+mod event;
+mod gate;
+mod handle;
+mod history;
+mod reconnect;
+mod run;
+mod speech;
+mod uplink;
+mod usage;
+
+use std::time::Duration;
+
+pub use builder::{Agent, AgentBuilder};
+pub use event::{AgentEvent, AgentEvents, AgentState, ToolStatus};
+pub use handle::{AgentHandle, AgentStopped};
+pub use reconnect::ReconnectPolicy;
+pub use usage::{Prices, UsageTotals};
+
+/// What a finished session used.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SessionSummary {
+    /// Token usage summed over every response.
+    pub usage: UsageTotals,
+    /// Tool calls answered.
+    pub tool_calls: u64,
+    /// How long the session ran.
+    pub duration: Duration,
+}
