@@ -3,6 +3,11 @@
 pub mod audio;
 pub mod error;
 pub mod protocol;
+pub mod secret;
 pub mod tool;
+pub mod transport;
 
 pub use error::{Error, Result};
+pub use secret::ApiKey;
+#[cfg(feature = "testing")]
+pub mod testing;

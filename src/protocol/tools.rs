@@ -14,6 +14,9 @@ pub struct FunctionDefinition {
     pub description: String,
     /// A JSON Schema object describing the arguments.
     pub parameters: Value,
+    /// Fields this crate does not model (e.g. `strict`), kept as they arrived.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// An entry of the session's `tools` array.
@@ -28,6 +31,22 @@ pub enum ToolDefinition {
     Mcp(Map<String, Value>),
 }
 
+impl FunctionDefinition {
+    /// A function definition with no extra fields.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+    ) -> Self {
+        FunctionDefinition {
+            name: name.into(),
+            description: description.into(),
+            parameters,
+            extra: Map::new(),
+        }
+    }
+}
+
 impl ToolDefinition {
     /// A function tool definition.
     pub fn function(
@@ -35,11 +54,7 @@ impl ToolDefinition {
         description: impl Into<String>,
         parameters: Value,
     ) -> Self {
-        ToolDefinition::Function(FunctionDefinition {
-            name: name.into(),
-            description: description.into(),
-            parameters,
-        })
+        ToolDefinition::Function(FunctionDefinition::new(name, description, parameters))
     }
 
     /// The function name, for function tools.

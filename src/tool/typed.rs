@@ -98,11 +98,7 @@ impl<T: Tool> DynTool for T {
     }
 
     fn definition(&self) -> FunctionDefinition {
-        FunctionDefinition {
-            name: Tool::name(self).to_owned(),
-            description: self.description().to_owned(),
-            parameters: self.parameters(),
-        }
+        FunctionDefinition::new(Tool::name(self), self.description(), self.parameters())
     }
 
     fn options(&self) -> ToolOptions {

@@ -153,11 +153,11 @@ impl Declared {
             }
         };
         Ok(Declared {
-            definition: FunctionDefinition {
-                name: name.to_owned(),
-                description: spec.description.to_owned(),
-                parameters: spec.parameters.clone(),
-            },
+            definition: FunctionDefinition::new(
+                name,
+                spec.description,
+                spec.parameters.clone(),
+            ),
             options: ToolOptions {
                 timeout,
                 on_interrupt: spec.on_interrupt,

@@ -1,0 +1,682 @@
+//! Events the server sends, one enum for both dialects.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::dialect::server_event_name;
+use super::wire::wire_struct;
+use super::{ApiError, ContentPart, Dialect, Item, RateLimit, Response, SessionConfig};
+
+wire_struct! {
+    /// `error`: something the client sent (or the server) went wrong.
+    pub struct ErrorEvent {
+        /// The error.
+        pub error: ApiError,
+    }
+}
+
+wire_struct! {
+    /// `session.created` / `session.updated` (and the beta `transcription_session.*`).
+    pub struct SessionEvent {
+        /// The full effective session configuration (boxed: it is large and rare).
+        pub session: Box<SessionConfig>,
+    }
+}
+
+wire_struct! {
+    /// `conversation.created` (beta).
+    pub struct ConversationCreated {
+        /// `{id:"conv_…", object:"realtime.conversation"}`.
+        pub conversation: Value,
+    }
+}
+
+wire_struct! {
+    /// `conversation.item.created` (beta), `.added` and `.done` (GA): an item entered the
+    /// conversation or finished.
+    pub struct ItemEvent {
+        /// The item before it, `None` at the start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub previous_item_id: Option<String>,
+        /// The item (without audio bytes).
+        pub item: Item,
+    }
+}
+
+wire_struct! {
+    /// `conversation.item.retrieved`: the answer to `conversation.item.retrieve`, with audio.
+    pub struct ItemRetrieved {
+        /// The item.
+        pub item: Item,
+    }
+}
+
+wire_struct! {
+    /// `conversation.item.input_audio_transcription.delta`.
+    pub struct InputTranscriptionDelta {
+        /// The user item being transcribed.
+        pub item_id: String,
+        /// The content part.
+        #[serde(default)]
+        pub content_index: u32,
+        /// New text.
+        #[serde(default)]
+        pub delta: String,
+        /// Log probabilities, when requested.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub logprobs: Option<Value>,
+    }
+}
+
+wire_struct! {
+    /// `conversation.item.input_audio_transcription.completed`.
+    pub struct InputTranscriptionCompleted {
+        /// The user item transcribed.
+        pub item_id: String,
+        /// The content part.
+        #[serde(default)]
+        pub content_index: u32,
+        /// The whole transcript.
+        #[serde(default)]
+        pub transcript: String,
+        /// Log probabilities, when requested.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub logprobs: Option<Value>,
+        /// Transcription usage (billed separately).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub usage: Option<Value>,
+    }
+}
+
+wire_struct! {
+    /// `conversation.item.input_audio_transcription.segment` (GA, diarization).
+    pub struct InputTranscriptionSegment {
+        /// The user item.
+        pub item_id: String,
+        /// The content part.
+        #[serde(default)]
+        pub content_index: u32,
+        /// The segment id.
+        #[serde(default)]
+        pub id: String,
+        /// The segment text.
+        #[serde(default)]
+        pub text: String,
+        /// The speaker label.
+        #[serde(default)]
+        pub speaker: String,
+        /// Start, in seconds.
+        #[serde(default)]
+        pub start: f64,
+        /// End, in seconds.
+        #[serde(default)]
+        pub end: f64,
+    }
+}
+
+wire_struct! {
+    /// `conversation.item.input_audio_transcription.failed`.
+    pub struct InputTranscriptionFailed {
+        /// The user item.
+        pub item_id: String,
+        /// The content part.
+        #[serde(default)]
+        pub content_index: u32,
+        /// Why it failed.
+        pub error: ApiError,
+    }
+}
+
+wire_struct! {
+    /// `conversation.item.truncated`: the answer to `conversation.item.truncate`.
+    pub struct ItemTruncated {
+        /// The assistant item.
+        pub item_id: String,
+        /// The content part.
+        #[serde(default)]
+        pub content_index: u32,
+        /// Where its audio now ends.
+        pub audio_end_ms: u64,
+    }
+}
+
+wire_struct! {
+    /// `conversation.item.deleted`.
+    pub struct ItemDeleted {
+        /// The deleted item.
+        pub item_id: String,
+    }
+}
+
+wire_struct! {
+    /// `input_audio_buffer.committed`: the buffer became a user item.
+    pub struct BufferCommitted {
+        /// The item before it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub previous_item_id: Option<String>,
+        /// The new user item.
+        pub item_id: String,
+    }
+}
+
+wire_struct! {
+    /// An event with no payload (`input_audio_buffer.cleared`).
+    pub struct EmptyEvent {}
+}
+
+wire_struct! {
+    /// `input_audio_buffer.speech_started`: the user started speaking.
+    pub struct SpeechStarted {
+        /// Where speech starts in the buffer (prefix padding included).
+        #[serde(default)]
+        pub audio_start_ms: u64,
+        /// The user item that the speech will become.
+        #[serde(default)]
+        pub item_id: String,
+    }
+}
+
+wire_struct! {
+    /// `input_audio_buffer.speech_stopped`: the user stopped speaking.
+    pub struct SpeechStopped {
+        /// Where speech ends in the buffer.
+        #[serde(default)]
+        pub audio_end_ms: u64,
+        /// The user item.
+        #[serde(default)]
+        pub item_id: String,
+    }
+}
+
+wire_struct! {
+    /// `input_audio_buffer.timeout_triggered` (GA): the idle timeout fired.
+    pub struct BufferTimeoutTriggered {
+        /// Start of the committed audio.
+        #[serde(default)]
+        pub audio_start_ms: u64,
+        /// End of the committed audio.
+        #[serde(default)]
+        pub audio_end_ms: u64,
+        /// The user item.
+        #[serde(default)]
+        pub item_id: String,
+    }
+}
+
+wire_struct! {
+    /// `input_audio_buffer.dtmf_event_received` (GA, SIP calls).
+    pub struct DtmfReceived {
+        /// The key pressed.
+        #[serde(default)]
+        pub event: String,
+        /// When, as a Unix time.
+        #[serde(default)]
+        pub received_at: i64,
+    }
+}
+
+wire_struct! {
+    /// `output_audio_buffer.started` / `.stopped` / `.cleared` (WebRTC and SIP).
+    pub struct OutputAudioBufferEvent {
+        /// The response whose audio it is.
+        #[serde(default)]
+        pub response_id: String,
+    }
+}
+
+wire_struct! {
+    /// `rate_limits.updated`.
+    pub struct RateLimitsUpdated {
+        /// The current limits.
+        #[serde(default)]
+        pub rate_limits: Vec<RateLimit>,
+    }
+}
+
+wire_struct! {
+    /// `response.created` / `response.done`.
+    pub struct ResponseEvent {
+        /// The response (boxed: it is large).
+        pub response: Box<Response>,
+    }
+}
+
+wire_struct! {
+    /// `response.output_item.added` / `.done`.
+    pub struct OutputItemEvent {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The item's place in the response's output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// The item.
+        pub item: Item,
+    }
+}
+
+wire_struct! {
+    /// `response.content_part.added` / `.done`.
+    pub struct ContentPartEvent {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// The part's place in the item's content.
+        #[serde(default)]
+        pub content_index: u32,
+        /// The part.
+        pub part: ContentPart,
+    }
+}
+
+wire_struct! {
+    /// A streamed piece of text, transcript or base64 audio (`response.output_text.delta`,
+    /// `response.output_audio_transcript.delta`, `response.output_audio.delta`).
+    pub struct ContentDelta {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// The part's place in the item's content.
+        #[serde(default)]
+        pub content_index: u32,
+        /// The new piece (base64 for audio).
+        #[serde(default)]
+        pub delta: String,
+    }
+}
+
+wire_struct! {
+    /// `response.output_text.done`.
+    pub struct TextDone {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// The part's place in the item's content.
+        #[serde(default)]
+        pub content_index: u32,
+        /// The whole text.
+        #[serde(default)]
+        pub text: String,
+    }
+}
+
+wire_struct! {
+    /// `response.output_audio_transcript.done`.
+    pub struct TranscriptDone {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// The part's place in the item's content.
+        #[serde(default)]
+        pub content_index: u32,
+        /// The whole transcript.
+        #[serde(default)]
+        pub transcript: String,
+    }
+}
+
+wire_struct! {
+    /// `response.output_audio.done`.
+    pub struct AudioDone {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// The part's place in the item's content.
+        #[serde(default)]
+        pub content_index: u32,
+    }
+}
+
+wire_struct! {
+    /// `response.function_call_arguments.delta`.
+    pub struct FunctionCallArgumentsDelta {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The function_call item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// The call id.
+        #[serde(default)]
+        pub call_id: String,
+        /// New argument text.
+        #[serde(default)]
+        pub delta: String,
+    }
+}
+
+wire_struct! {
+    /// `response.function_call_arguments.done`: the call is complete and can run.
+    pub struct FunctionCallArgumentsDone {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The function_call item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// The call id that the output must answer.
+        pub call_id: String,
+        /// The function name (GA only; beta takes it from the item).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// The complete arguments, a JSON string.
+        #[serde(default)]
+        pub arguments: String,
+    }
+}
+
+wire_struct! {
+    /// `mcp_list_tools.*` and `response.mcp_call.*` (GA): progress of a server-run MCP tool.
+    pub struct McpItemEvent {
+        /// The MCP item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output, for `response.mcp_call.*`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub output_index: Option<u32>,
+    }
+}
+
+wire_struct! {
+    /// `response.mcp_call_arguments.delta` / `.done` (GA).
+    pub struct McpCallArguments {
+        /// The response.
+        #[serde(default)]
+        pub response_id: String,
+        /// The MCP call item.
+        #[serde(default)]
+        pub item_id: String,
+        /// The item's place in the output.
+        #[serde(default)]
+        pub output_index: u32,
+        /// New argument text (delta).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub delta: Option<String>,
+        /// The complete arguments (done).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub arguments: Option<String>,
+    }
+}
+
+/// An event whose type this crate does not know, kept whole so that a server which adds events
+/// does not break a running agent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnknownEvent {
+    /// Its `type`.
+    pub event_type: String,
+    /// The whole event as it arrived.
+    pub raw: Map<String, Value>,
+}
+
+macro_rules! server_events {
+    ($( $(#[$doc:meta])* $name:literal => $variant:ident($payload:ty), )*) => {
+        /// An event from the server.
+        ///
+        /// Variants are named after the GA event types. Beta names decode to the same variants
+        /// (`response.audio.delta` is [`ServerEvent::ResponseOutputAudioDelta`]); encoding takes
+        /// the dialect. Unknown event types decode to [`ServerEvent::Unknown`], and unknown fields
+        /// are kept in each payload's `extra`.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "type")]
+        #[non_exhaustive]
+        pub enum ServerEvent {
+            $(
+                $(#[$doc])*
+                #[serde(rename = $name)]
+                $variant($payload),
+            )*
+            /// An event type this crate does not know.
+            #[serde(skip)]
+            Unknown(UnknownEvent),
+        }
+
+        /// Every server event type this crate knows, by GA name (beta names via
+        /// [`server_event_name`]).
+        pub const SERVER_EVENT_TYPES: &[&str] = &[$($name,)*];
+
+        impl ServerEvent {
+            /// The event's type as the GA dialect names it.
+            pub fn event_type(&self) -> &str {
+                match self {
+                    $(ServerEvent::$variant(_) => $name,)*
+                    ServerEvent::Unknown(unknown) => &unknown.event_type,
+                }
+            }
+
+            /// The event's `event_id`.
+            pub fn event_id(&self) -> Option<&str> {
+                match self {
+                    $(ServerEvent::$variant(e) => e.event_id.as_deref(),)*
+                    ServerEvent::Unknown(unknown) => {
+                        unknown.raw.get("event_id").and_then(Value::as_str)
+                    }
+                }
+            }
+
+            /// Sets the event's `event_id`.
+            pub fn set_event_id(&mut self, id: String) {
+                match self {
+                    $(ServerEvent::$variant(e) => e.event_id = Some(id),)*
+                    ServerEvent::Unknown(unknown) => {
+                        unknown.raw.insert("event_id".into(), id.into());
+                    }
+                }
+            }
+        }
+    };
+}
+
+server_events! {
+    /// `error`
+    "error" => Error(ErrorEvent),
+    /// `session.created`: the first event of every session.
+    "session.created" => SessionCreated(SessionEvent),
+    /// `session.updated`: the answer to `session.update`.
+    "session.updated" => SessionUpdated(SessionEvent),
+    /// `transcription_session.created` (beta).
+    "transcription_session.created" => TranscriptionSessionCreated(SessionEvent),
+    /// `transcription_session.updated` (beta).
+    "transcription_session.updated" => TranscriptionSessionUpdated(SessionEvent),
+    /// `conversation.created` (beta).
+    "conversation.created" => ConversationCreated(ConversationCreated),
+    /// `conversation.item.created` (beta; also in the GA union).
+    "conversation.item.created" => ConversationItemCreated(ItemEvent),
+    /// `conversation.item.added` (GA).
+    "conversation.item.added" => ConversationItemAdded(ItemEvent),
+    /// `conversation.item.done` (GA).
+    "conversation.item.done" => ConversationItemDone(ItemEvent),
+    /// `conversation.item.retrieved`
+    "conversation.item.retrieved" => ConversationItemRetrieved(ItemRetrieved),
+    /// `conversation.item.input_audio_transcription.delta`
+    "conversation.item.input_audio_transcription.delta" => InputTranscriptionDelta(InputTranscriptionDelta),
+    /// `conversation.item.input_audio_transcription.completed`
+    "conversation.item.input_audio_transcription.completed" => InputTranscriptionCompleted(InputTranscriptionCompleted),
+    /// `conversation.item.input_audio_transcription.segment` (GA)
+    "conversation.item.input_audio_transcription.segment" => InputTranscriptionSegment(InputTranscriptionSegment),
+    /// `conversation.item.input_audio_transcription.failed`
+    "conversation.item.input_audio_transcription.failed" => InputTranscriptionFailed(InputTranscriptionFailed),
+    /// `conversation.item.truncated`
+    "conversation.item.truncated" => ConversationItemTruncated(ItemTruncated),
+    /// `conversation.item.deleted`
+    "conversation.item.deleted" => ConversationItemDeleted(ItemDeleted),
+    /// `input_audio_buffer.committed`
+    "input_audio_buffer.committed" => InputAudioBufferCommitted(BufferCommitted),
+    /// `input_audio_buffer.cleared`
+    "input_audio_buffer.cleared" => InputAudioBufferCleared(EmptyEvent),
+    /// `input_audio_buffer.speech_started`
+    "input_audio_buffer.speech_started" => SpeechStarted(SpeechStarted),
+    /// `input_audio_buffer.speech_stopped`
+    "input_audio_buffer.speech_stopped" => SpeechStopped(SpeechStopped),
+    /// `input_audio_buffer.timeout_triggered`
+    "input_audio_buffer.timeout_triggered" => InputAudioBufferTimeoutTriggered(BufferTimeoutTriggered),
+    /// `input_audio_buffer.dtmf_event_received` (GA)
+    "input_audio_buffer.dtmf_event_received" => DtmfEventReceived(DtmfReceived),
+    /// `output_audio_buffer.started` (WebRTC/SIP)
+    "output_audio_buffer.started" => OutputAudioBufferStarted(OutputAudioBufferEvent),
+    /// `output_audio_buffer.stopped` (WebRTC/SIP)
+    "output_audio_buffer.stopped" => OutputAudioBufferStopped(OutputAudioBufferEvent),
+    /// `output_audio_buffer.cleared` (WebRTC/SIP)
+    "output_audio_buffer.cleared" => OutputAudioBufferCleared(OutputAudioBufferEvent),
+    /// `rate_limits.updated`
+    "rate_limits.updated" => RateLimitsUpdated(RateLimitsUpdated),
+    /// `response.created`
+    "response.created" => ResponseCreated(ResponseEvent),
+    /// `response.done`: always sent, whatever the outcome.
+    "response.done" => ResponseDone(ResponseEvent),
+    /// `response.output_item.added`
+    "response.output_item.added" => ResponseOutputItemAdded(OutputItemEvent),
+    /// `response.output_item.done`
+    "response.output_item.done" => ResponseOutputItemDone(OutputItemEvent),
+    /// `response.content_part.added`
+    "response.content_part.added" => ResponseContentPartAdded(ContentPartEvent),
+    /// `response.content_part.done`
+    "response.content_part.done" => ResponseContentPartDone(ContentPartEvent),
+    /// `response.output_text.delta` (beta `response.text.delta`)
+    "response.output_text.delta" => ResponseOutputTextDelta(ContentDelta),
+    /// `response.output_text.done` (beta `response.text.done`)
+    "response.output_text.done" => ResponseOutputTextDone(TextDone),
+    /// `response.output_audio_transcript.delta` (beta `response.audio_transcript.delta`)
+    "response.output_audio_transcript.delta" => ResponseOutputAudioTranscriptDelta(ContentDelta),
+    /// `response.output_audio_transcript.done` (beta `response.audio_transcript.done`)
+    "response.output_audio_transcript.done" => ResponseOutputAudioTranscriptDone(TranscriptDone),
+    /// `response.output_audio.delta` (beta `response.audio.delta`): base64 audio.
+    "response.output_audio.delta" => ResponseOutputAudioDelta(ContentDelta),
+    /// `response.output_audio.done` (beta `response.audio.done`)
+    "response.output_audio.done" => ResponseOutputAudioDone(AudioDone),
+    /// `response.function_call_arguments.delta`
+    "response.function_call_arguments.delta" => ResponseFunctionCallArgumentsDelta(FunctionCallArgumentsDelta),
+    /// `response.function_call_arguments.done`
+    "response.function_call_arguments.done" => ResponseFunctionCallArgumentsDone(FunctionCallArgumentsDone),
+    /// `mcp_list_tools.in_progress` (GA)
+    "mcp_list_tools.in_progress" => McpListToolsInProgress(McpItemEvent),
+    /// `mcp_list_tools.completed` (GA)
+    "mcp_list_tools.completed" => McpListToolsCompleted(McpItemEvent),
+    /// `mcp_list_tools.failed` (GA)
+    "mcp_list_tools.failed" => McpListToolsFailed(McpItemEvent),
+    /// `response.mcp_call_arguments.delta` (GA)
+    "response.mcp_call_arguments.delta" => ResponseMcpCallArgumentsDelta(McpCallArguments),
+    /// `response.mcp_call_arguments.done` (GA)
+    "response.mcp_call_arguments.done" => ResponseMcpCallArgumentsDone(McpCallArguments),
+    /// `response.mcp_call.in_progress` (GA)
+    "response.mcp_call.in_progress" => ResponseMcpCallInProgress(McpItemEvent),
+    /// `response.mcp_call.completed` (GA)
+    "response.mcp_call.completed" => ResponseMcpCallCompleted(McpItemEvent),
+    /// `response.mcp_call.failed` (GA)
+    "response.mcp_call.failed" => ResponseMcpCallFailed(McpItemEvent),
+}
+
+/// Maps a wire type name of either dialect to the GA name this crate knows it by.
+fn known_ga_name(wire_type: &str) -> Option<&'static str> {
+    if let Some((ga, _)) = super::RENAMED_SERVER_EVENTS
+        .iter()
+        .find(|(_, beta)| *beta == wire_type)
+    {
+        return Some(ga);
+    }
+    SERVER_EVENT_TYPES.iter().copied().find(|t| *t == wire_type)
+}
+
+impl ServerEvent {
+    /// Decodes one server event from a text frame, in either dialect.
+    ///
+    /// An unknown `type` decodes to [`ServerEvent::Unknown`]; unknown fields are kept. Only a frame
+    /// that is not a JSON object with a string `type`, or a known event whose fields have the
+    /// wrong shape, is an error.
+    pub fn from_json(text: &str) -> Result<ServerEvent, super::DecodeError> {
+        let value: Value = serde_json::from_str(text).map_err(super::DecodeError::json)?;
+        Self::from_value(value)
+    }
+
+    /// Decodes one server event from a parsed JSON value, in either dialect.
+    pub fn from_value(value: Value) -> Result<ServerEvent, super::DecodeError> {
+        let Value::Object(mut map) = value else {
+            return Err(super::DecodeError::NotAnObject);
+        };
+        let Some(Value::String(wire_type)) = map.get("type") else {
+            return Err(super::DecodeError::MissingType);
+        };
+        let Some(ga_name) = known_ga_name(wire_type) else {
+            return Ok(ServerEvent::Unknown(UnknownEvent {
+                event_type: wire_type.clone(),
+                raw: map,
+            }));
+        };
+        if ga_name != wire_type {
+            map.insert("type".into(), ga_name.into());
+        }
+        serde_json::from_value(Value::Object(map))
+            .map_err(|e| super::DecodeError::invalid(ga_name, e))
+    }
+
+    /// Encodes the event as `dialect` spells it.
+    pub fn to_value(&self, dialect: Dialect) -> Value {
+        let ga_name = match self {
+            ServerEvent::Unknown(unknown) => return Value::Object(unknown.raw.clone()),
+            other => SERVER_EVENT_TYPES
+                .iter()
+                .copied()
+                .find(|t| *t == other.event_type())
+                .unwrap_or("error"),
+        };
+        let mut value = super::wire::to_value(self);
+        if let Value::Object(map) = &mut value {
+            map.insert("type".into(), server_event_name(ga_name, dialect).into());
+            if let (Some(session), Some(Value::Object(_))) = (self.session(), map.get("session")) {
+                map.insert("session".into(), session.to_wire(dialect));
+            }
+        }
+        value
+    }
+
+    /// Encodes the event as a JSON text frame as `dialect` spells it.
+    pub fn to_json(&self, dialect: Dialect) -> String {
+        self.to_value(dialect).to_string()
+    }
+
+    /// The session configuration carried by session events.
+    pub fn session(&self) -> Option<&SessionConfig> {
+        match self {
+            ServerEvent::SessionCreated(e)
+            | ServerEvent::SessionUpdated(e)
+            | ServerEvent::TranscriptionSessionCreated(e)
+            | ServerEvent::TranscriptionSessionUpdated(e) => Some(&e.session),
+            _ => None,
+        }
+    }
+}

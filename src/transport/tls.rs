@@ -1,0 +1,18 @@
+//! The TLS client configuration shared by the WebSocket and HTTP clients.
+
+use std::sync::Arc;
+
+/// A rustls client configuration with the ring provider and the Mozilla root certificates.
+///
+/// Built explicitly rather than through a process-wide default provider, so that embedding this
+/// crate never changes global state another library relies on.
+pub fn client_config() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
