@@ -153,11 +153,7 @@ impl Declared {
             }
         };
         Ok(Declared {
-            definition: FunctionDefinition::new(
-                name,
-                spec.description,
-                spec.parameters.clone(),
-            ),
+            definition: FunctionDefinition::new(name, spec.description, spec.parameters.clone()),
             options: ToolOptions {
                 timeout,
                 on_interrupt: spec.on_interrupt,
