@@ -1,11 +1,15 @@
 //! Typed tools through their erased form: argument errors that name the field, outputs, the
 //! closure forms and the trait's options.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use realtime_agent::protocol::Dialect;
+use tokio_util::sync::CancellationToken;
+
 use realtime_agent::tool::{
-    BoxError, DynTool, OnInterrupt, Tool, ToolContext, ToolError, ToolFn, ToolHandler, ToolOptions,
-    tool_fn, tool_fn_without_context,
+    BoxError, DynTool, OnInterrupt, SessionInfo, Tool, ToolContext, ToolError, ToolFn, ToolHandler,
+    ToolOptions, tool_fn, tool_fn_without_context,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -175,26 +179,46 @@ async fn closure_tool_definition_and_options() {
     assert_eq!(DynTool::options(&weather()), ToolOptions::default());
 }
 
-/// The context passed to the closure carries the call id and the cancellation token.
+/// The context passed to the closure carries the call id, the token and the session info.
 #[tokio::test]
 async fn closure_sees_its_context() {
     let tool = tool_fn(
         "whoami",
         "Echoes the call",
         |_: (), ctx: ToolContext| async move {
+            let session = ctx.session();
             Ok::<_, BoxError>(format!(
-                "{} cancelled={}",
+                "{} cancelled={} {} {} {:?}",
                 ctx.call_id(),
-                ctx.is_cancelled()
+                ctx.is_cancelled(),
+                session.model,
+                session.dialect,
+                session.session_id
             ))
         },
     );
-    let ctx = ToolContext::standalone("call_42");
+    let session = SessionInfo::new("gpt-realtime", Dialect::Beta).with_session_id("sess_1");
+    let ctx = ToolContext::new("call_42", CancellationToken::new(), Arc::new(session));
     ctx.cancellation().cancel();
     assert_eq!(
-        tool.call_json("{}", ctx).await.unwrap(),
-        "call_42 cancelled=true"
+        tool.call_json("{}", ctx.clone()).await.unwrap(),
+        "call_42 cancelled=true gpt-realtime beta Some(\"sess_1\")"
     );
+    let standalone = ToolContext::standalone("call_1");
+    assert_eq!(standalone.session(), &SessionInfo::default());
+    assert!(!standalone.is_cancelled());
+}
+
+/// The errors are `Send + Sync + 'static`, so they cross tasks and box into other errors.
+#[test]
+fn errors_are_send_sync_static() {
+    fn assert_bounds<T: Send + Sync + 'static>() {}
+    assert_bounds::<ToolError>();
+    assert_bounds::<realtime_agent::tool::RegistryError>();
+    assert_bounds::<realtime_agent::tool::SpecError>();
+    assert_bounds::<realtime_agent::tool::CommandError>();
+    assert_bounds::<realtime_agent::tool::HttpError>();
+    assert_bounds::<ToolContext>();
 }
 
 /// A tool written as a trait impl, with its own options.

@@ -83,7 +83,7 @@ async fn get_request_is_exact() {
     assert!(request.body.is_empty());
 }
 
-/// A POST sends the arguments as a JSON body.
+/// A POST sends the arguments as a JSON body, in the model's order.
 #[tokio::test]
 async fn post_sends_the_arguments_as_json() {
     let mut server = TestServer::start(|_| Reply::status(201, "Created", "{\"id\":7}")).await;
@@ -110,7 +110,7 @@ async fn post_sends_the_arguments_as_json() {
     assert_eq!(request.header("content-length"), Some("33"));
     assert_eq!(
         String::from_utf8(request.body).unwrap(),
-        r#"{"pinned":true,"text":"buy milk"}"#
+        r#"{"text":"buy milk","pinned":true}"#
     );
 }
 

@@ -30,7 +30,9 @@ const WITHHELD_ENV: &[&str] = &["OPENAI_API_KEY"];
 /// anything else as JSON), `{{`/`}}` are literal braces, and an element whose placeholder names
 /// an absent optional argument is left out. The arguments are also written to the program's
 /// stdin as one JSON object. Its stdout (cut to `max_output_bytes`) is the result; a non-zero
-/// exit sends its stderr to the model as an error, with the exit status.
+/// exit sends its stderr to the model as an error, with the exit status. The program inherits
+/// the agent's environment, less `OPENAI_API_KEY`, plus `env`. A call that times out or is
+/// cancelled kills the program (not processes it started in the background).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandToolSpec {
@@ -353,5 +355,21 @@ impl DynTool for CommandTool {
             () = ctx.cancelled() => Err(ToolError::Cancelled),
             result = self.run(&argv, stdin_json) => result.map_err(ToolError::failed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::*;
+
+    /// The agent's API key is never passed on to a tool's program.
+    #[test]
+    fn api_key_is_withheld_from_the_program() {
+        let spec: CommandToolSpec = toml::from_str("name = \"t\"\nprogram = \"env\"").unwrap();
+        let command = CommandTool::new(spec).unwrap().command(&[]);
+        let envs: Vec<_> = command.as_std().get_envs().collect();
+        assert_eq!(envs, [(OsStr::new("OPENAI_API_KEY"), None)]);
     }
 }

@@ -70,6 +70,9 @@ impl HttpMethod {
 /// variable is an error naming it, never showing a value). `POST`, `PUT` and `PATCH` send the
 /// arguments as a JSON body. The response body, cut to `max_response_bytes`, is the result; a
 /// non-2xx status is an error with the status and the start of the body.
+///
+/// Only the scheme, host and port are fixed: below them, the arguments choose the path, and a
+/// value of `..` filling a path segment climbs one level, as URLs do.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpToolSpec {
@@ -240,7 +243,15 @@ impl std::fmt::Debug for HttpTool {
             .field("name", &self.declared.name())
             .field("method", &self.method)
             .field("url", &self.url)
-            .field("headers", &self.headers)
+            // Names only: a literal header value may be a secret too.
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            )
             .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }

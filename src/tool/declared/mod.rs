@@ -1,32 +1,5 @@
-//! Tools declared in `agent.toml` (`[[tools]]`), run without writing Rust: a program
-//! ([`CommandTool`], `kind = "command"`) or an HTTP endpoint ([`HttpTool`], `kind = "http"`).
-//!
-//! Each has a name, a description, a `parameters` JSON Schema (a TOML table, checked when the
-//! tool is built), a `timeout` in seconds, `confirm = true` to ask the user before each call and
-//! `on_interrupt = "keep" | "cancel"`. The arguments are checked against the schema before
-//! anything runs; a call whose arguments do not match gets an error naming the field.
-//!
-//! ```
-//! use realtime_agent::tool::DeclaredToolSpec;
-//!
-//! let spec: DeclaredToolSpec = toml::from_str(r#"
-//!     kind = "command"
-//!     name = "add_note"
-//!     description = "Appends a note to the notes file."
-//!     program = "tools/add-note"
-//!     args = ["--tag", "{tag}", "{text}"]
-//!     confirm = true
-//!
-//!     [parameters]
-//!     type = "object"
-//!     required = ["text"]
-//!     properties.text = { type = "string", description = "The note." }
-//!     properties.tag = { type = "string", enum = ["todo", "idea"] }
-//! "#).unwrap();
-//! let tool = spec.build().unwrap();
-//! assert_eq!(tool.name(), "add_note");
-//! assert!(tool.options().requires_approval);
-//! ```
+//! Tools declared in `agent.toml` (`[[tools]]`), run without writing Rust: see
+//! [`DeclaredToolSpec`].
 
 mod bounded;
 mod command;
@@ -47,7 +20,43 @@ use super::{DynTool, OnInterrupt, ToolError, ToolOptions};
 use crate::protocol::FunctionDefinition;
 use json_schema::ParametersSchema;
 
-/// A `[[tools]]` entry of `agent.toml`, tagged by `kind`.
+/// A `[[tools]]` entry of `agent.toml`, tagged by `kind`: a tool run without writing Rust, a
+/// program ([`CommandTool`], `kind = "command"`) or an HTTP endpoint ([`HttpTool`],
+/// `kind = "http"`).
+///
+/// Each has a name, a description, a `parameters` JSON Schema (a TOML table, checked when the
+/// tool is built), a `timeout` in seconds, `confirm = true` to ask the user before each call and
+/// `on_interrupt = "keep" | "cancel"`. The arguments are checked against the schema before
+/// anything runs; a call whose arguments do not match gets an error naming the field.
+///
+/// The schema may use `type` (`integer` means a whole number, not `1.0`), `properties`,
+/// `required`, `additionalProperties`, `enum`, `items`, `minimum`/`maximum`,
+/// `minLength`/`maxLength`, `minItems`/`maxItems`, and the annotations `description`, `title`,
+/// `default`, `examples`, nested to any depth. Any other keyword is refused at load rather than
+/// ignored, so no argument gets past a check its author believed in. A property that is not
+/// required may be sent as `null`: it counts as absent.
+///
+/// ```
+/// use realtime_agent::tool::DeclaredToolSpec;
+///
+/// let spec: DeclaredToolSpec = toml::from_str(r#"
+///     kind = "command"
+///     name = "add_note"
+///     description = "Appends a note to the notes file."
+///     program = "tools/add-note"
+///     args = ["--tag={tag}", "{text}"]
+///     confirm = true
+///
+///     [parameters]
+///     type = "object"
+///     required = ["text"]
+///     properties.text = { type = "string", description = "The note." }
+///     properties.tag = { type = "string", enum = ["todo", "idea"] }
+/// "#).unwrap();
+/// let tool = spec.build().unwrap();
+/// assert_eq!(tool.name(), "add_note");
+/// assert!(tool.options().requires_approval);
+/// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum DeclaredToolSpec {
@@ -144,11 +153,7 @@ impl Declared {
             }
         };
         Ok(Declared {
-            definition: FunctionDefinition::new(
-                name,
-                spec.description,
-                spec.parameters.clone(),
-            ),
+            definition: FunctionDefinition::new(name, spec.description, spec.parameters.clone()),
             options: ToolOptions {
                 timeout,
                 on_interrupt: spec.on_interrupt,
