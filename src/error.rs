@@ -14,6 +14,34 @@ pub enum Error {
     /// A tool declared in `agent.toml` is invalid. Fix the declaration; retrying does not help.
     #[error(transparent)]
     ToolSpec(#[from] crate::tool::SpecError),
+    /// The connection could not be opened. [`ConnectError::is_retryable`] says whether trying
+    /// again can help.
+    ///
+    /// [`ConnectError::is_retryable`]: crate::transport::ConnectError::is_retryable
+    #[error(transparent)]
+    Connect(#[from] crate::transport::ConnectError),
+    /// The connection closed and reconnection is off. Starting a new session may help.
+    #[error("the Realtime connection closed: {}", describe_close(.0))]
+    Disconnected(crate::transport::CloseInfo),
+    /// The connection dropped and every reconnection attempt failed. Retrying later may help if
+    /// the cause (network, rate limit, outage) has passed.
+    #[error(
+        "lost the Realtime connection and could not reconnect after {attempts} attempts: {last}"
+    )]
+    ReconnectFailed {
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        last: crate::transport::ConnectError,
+    },
+}
+
+fn describe_close(info: &crate::transport::CloseInfo) -> String {
+    match info.code {
+        Some(code) if info.reason.is_empty() => format!("code {code}"),
+        Some(code) => format!("code {code}, {}", info.reason),
+        None => info.reason.clone(),
+    }
 }
 
 /// Shorthand for `Result<T, realtime_agent::Error>`.

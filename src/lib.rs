@@ -1,5 +1,6 @@
 //! realtime-agent: tool-calling voice agents on the OpenAI Realtime API.
 
+pub mod agent;
 pub mod audio;
 pub mod error;
 pub mod protocol;

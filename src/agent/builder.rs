@@ -187,7 +187,7 @@ impl AgentBuilder {
     /// Builds the agent.
     pub fn build(mut self) -> Result<Agent, crate::Error> {
         if let Some(error) = self.error {
-            return Err(crate::Error::Tool(error));
+            return Err(crate::Error::ToolRegistry(error));
         }
         self.settings.tools = Arc::new(self.tools);
         let (commands_tx, commands_rx) = mpsc::channel(256);

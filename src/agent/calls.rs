@@ -158,8 +158,16 @@ impl Calls {
         let arguments = arguments.to_owned();
         let name = name.to_owned();
         self.tasks.spawn(async move {
-            let (output, status) =
-                run_call(&*tool, &name, &arguments, ctx, cancel, options.timeout, approval).await;
+            let (output, status) = run_call(
+                &*tool,
+                &name,
+                &arguments,
+                ctx,
+                cancel,
+                options.timeout,
+                approval,
+            )
+            .await;
             Finished {
                 call_id,
                 output,
@@ -233,6 +241,18 @@ impl Calls {
         ready
     }
 
+    /// The connection dropped: the responses that asked for the open batches will never send
+    /// `response.done`, so each counts as done. Returns whether a batch is now complete and
+    /// wants a follow-up response (on the next connection).
+    pub(crate) fn connection_lost(&mut self) -> bool {
+        let ids: Vec<String> = self.batches.keys().cloned().collect();
+        let mut ready = false;
+        for id in ids {
+            ready |= self.response_done(&id);
+        }
+        ready
+    }
+
     /// The user barged in: no batch that is open now forces a response over the user's turn,
     /// and `cancel` tools are cancelled (their output says so).
     pub(crate) fn interrupt(&mut self) {
@@ -269,6 +289,9 @@ impl Calls {
     }
 }
 
+/// How long a cancelled tool may take to notice its token before its future is dropped.
+const CANCEL_GRACE: Duration = Duration::from_millis(250);
+
 /// Runs one call to its output: approval, the call itself under its timeout, panics caught,
 /// cancellation through the token.
 async fn run_call(
@@ -288,16 +311,30 @@ async fn run_call(
         match decision {
             Ok(Decision::Approve) => {}
             Ok(Decision::Reject(reason)) => {
-                return (output::rejected(name, reason.as_deref()), ToolStatus::Rejected);
+                return (
+                    output::rejected(name, reason.as_deref()),
+                    ToolStatus::Rejected,
+                );
             }
-            Err(_) => return (output::rejected(name, Some("no decision was made")), ToolStatus::Rejected),
+            Err(_) => {
+                return (
+                    output::rejected(name, Some("no decision was made")),
+                    ToolStatus::Rejected,
+                );
+            }
         }
     }
     let call = AssertUnwindSafe(tool.call_json(arguments, ctx)).catch_unwind();
+    let call = tokio::time::timeout(timeout, call);
+    tokio::pin!(call);
     let outcome = tokio::select! {
         biased;
-        _ = cancel.cancelled() => return (output::cancelled(name), ToolStatus::Cancelled),
-        outcome = tokio::time::timeout(timeout, call) => outcome,
+        _ = cancel.cancelled() => {
+            // Let the tool see its token and clean up, briefly; then it is dropped either way.
+            let _ = tokio::time::timeout(CANCEL_GRACE, &mut call).await;
+            return (output::cancelled(name), ToolStatus::Cancelled);
+        }
+        outcome = &mut call => outcome,
     };
     match outcome {
         Err(_) => (output::timed_out(name, timeout), ToolStatus::TimedOut),

@@ -177,8 +177,12 @@ pub enum AgentEvent {
         /// How it ended.
         status: ResponseStatus,
         /// Its token usage.
-        usage: Option<Usage>,
+        usage: Option<Box<Usage>>,
     },
+    /// Nothing is left to do until the user speaks or writes again: no response is active or
+    /// wanted, no tool runs and no audio plays. Reported once per exchange; the CLI's text and
+    /// file modes wait for it.
+    Idle,
     /// The server reported an error. The session goes on unless the server closes it.
     ServerError(ApiError),
     /// A frame from the server could not be decoded; it was skipped.
@@ -309,11 +313,23 @@ mod tests {
             bus.emit(AgentEvent::UserSpeechStarted);
         }
         // Two fit; three were missed. The next emit first reports the gap.
-        assert!(matches!(events.recv().await, Some(AgentEvent::UserSpeechStarted)));
-        assert!(matches!(events.recv().await, Some(AgentEvent::UserSpeechStarted)));
+        assert!(matches!(
+            events.recv().await,
+            Some(AgentEvent::UserSpeechStarted)
+        ));
+        assert!(matches!(
+            events.recv().await,
+            Some(AgentEvent::UserSpeechStarted)
+        ));
         bus.emit(AgentEvent::UserSpeechStopped);
-        assert!(matches!(events.recv().await, Some(AgentEvent::Lagged { missed: 3 })));
-        assert!(matches!(events.recv().await, Some(AgentEvent::UserSpeechStopped)));
+        assert!(matches!(
+            events.recv().await,
+            Some(AgentEvent::Lagged { missed: 3 })
+        ));
+        assert!(matches!(
+            events.recv().await,
+            Some(AgentEvent::UserSpeechStopped)
+        ));
         bus.close();
         assert!(events.recv().await.is_none());
     }

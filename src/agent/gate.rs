@@ -47,6 +47,11 @@ impl ResponseGate {
         self.wanted = None;
     }
 
+    /// Whether a response is wanted but not yet sent.
+    pub(crate) fn is_wanted(&self) -> bool {
+        self.wanted.is_some()
+    }
+
     /// Whether a response is in progress or requested and not yet answered.
     pub(crate) fn busy(&self) -> bool {
         self.active.is_some() || self.in_flight.iter().any(|f| !f.created_seen)
@@ -145,7 +150,10 @@ mod tests {
         gate.sent("evt_7".into(), Want::ToolOutputs);
         // The server started a response of its own before ours arrived.
         gate.on_created("resp_vad");
-        assert!(gate.on_error(Some("evt_7"), Some("conversation_already_has_active_response")));
+        assert!(gate.on_error(
+            Some("evt_7"),
+            Some("conversation_already_has_active_response")
+        ));
         assert_eq!(gate.ready(), None, "still active");
         gate.on_done("resp_vad");
         assert_eq!(gate.ready(), Some(Want::ToolOutputs));

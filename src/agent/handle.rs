@@ -12,7 +12,7 @@ pub(crate) enum Command {
     Text(String),
     Audio(Vec<u8>),
     Commit,
-    Respond(Option<ResponseOptions>),
+    Respond(Option<Box<ResponseOptions>>),
     Interrupt,
     Decide {
         call_id: String,
@@ -73,7 +73,7 @@ impl AgentHandle {
 
     /// Asks for a response now (sent as soon as no other response is active).
     pub async fn respond(&self, options: Option<ResponseOptions>) -> Result<(), AgentStopped> {
-        self.command(Command::Respond(options)).await
+        self.command(Command::Respond(options.map(Box::new))).await
     }
 
     /// Interrupts the assistant: stops playback, truncates what was not heard, cancels the

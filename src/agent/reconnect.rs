@@ -63,7 +63,10 @@ mod tests {
         assert_eq!(policy.delay(1, None), Duration::from_millis(250));
         assert_eq!(policy.delay(3, None), Duration::from_secs(1));
         assert_eq!(policy.delay(30, None), Duration::from_secs(10));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(7))), Duration::from_secs(7));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
         let jittered = ReconnectPolicy::default().delay(2, None);
         assert!(jittered >= Duration::from_millis(400) && jittered <= Duration::from_millis(600));
     }

@@ -31,7 +31,10 @@ use crate::transport::{
 };
 
 /// Error codes that are benign races (the protocol notes say to swallow them).
-const BENIGN_ERRORS: &[&str] = &["response_cancel_not_active", "item_truncate_invalid_item_id"];
+const BENIGN_ERRORS: &[&str] = &[
+    "response_cancel_not_active",
+    "item_truncate_invalid_item_id",
+];
 
 /// An agent that has been built but not started.
 pub(crate) struct Runtime {
@@ -59,6 +62,9 @@ struct Reconnect {
     rotation: bool,
 }
 
+// A step lives for one loop iteration; boxing the common `Incoming` would cost an allocation
+// per server event.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Shutdown,
     Finished(Finished),
@@ -186,7 +192,9 @@ impl Runtime {
         let connection = match connection {
             Ok(connection) => connection,
             Err(error) => {
-                state.bus.emit(AgentEvent::Closed { reason: error.to_string() });
+                state.bus.emit(AgentEvent::Closed {
+                    reason: error.to_string(),
+                });
                 state.bus.close();
                 return Err(crate::Error::Connect(error));
             }
@@ -489,13 +497,11 @@ impl Loop {
                     self.calls.set_session_id(id);
                 }
             }
-            ServerEvent::SessionUpdated(e) => {
-                if !self.ready {
-                    self.ready = true;
-                    self.bus.emit(AgentEvent::Ready {
-                        session_id: e.session.id().map(str::to_owned),
-                    });
-                }
+            ServerEvent::SessionUpdated(e) if !self.ready => {
+                self.ready = true;
+                self.bus.emit(AgentEvent::Ready {
+                    session_id: e.session.id().map(str::to_owned),
+                });
             }
             ServerEvent::Error(e) => {
                 let code = e.error.code.clone();
@@ -640,7 +646,7 @@ impl Loop {
                 self.bus.emit(AgentEvent::ResponseDone {
                     response_id: id,
                     status: e.response.status.clone().unwrap_or_default(),
-                    usage: e.response.usage.clone(),
+                    usage: e.response.usage.clone().map(Box::new),
                 });
                 self.maybe_rotate();
             }
@@ -671,7 +677,7 @@ impl Loop {
                 self.bus.emit(AgentEvent::AudioError(error.to_string()));
             }
         }
-        if self.settings.emit_audio_events {
+        if self.settings.emit_audio_events && self.bus.has_subscribers() {
             self.bus.emit(AgentEvent::AssistantAudio {
                 response_id: delta.response_id,
                 item_id: delta.item_id,
@@ -690,7 +696,8 @@ impl Loop {
         {
             self.send(ClientEvent::truncate(&cut.item_id, 0, cut.audio_end_ms))
                 .await;
-            self.heard.insert(cut.item_id.clone(), cut.heard_text.clone());
+            self.heard
+                .insert(cut.item_id.clone(), cut.heard_text.clone());
             self.bus.emit(AgentEvent::Interrupted {
                 item_id: cut.item_id,
                 played_ms: cut.audio_end_ms,
@@ -709,7 +716,8 @@ impl Loop {
             Command::Text(text) => {
                 self.idle_reported = false;
                 self.history.user_text(&text);
-                self.post(ClientEvent::item_create(Item::user_text(text))).await;
+                self.post(ClientEvent::item_create(Item::user_text(text)))
+                    .await;
                 self.gate.want(Want::UserTurn);
             }
             Command::Audio(audio) => {
@@ -727,7 +735,7 @@ impl Loop {
             }
             Command::Respond(options) => {
                 self.idle_reported = false;
-                self.next_options = options;
+                self.next_options = options.map(|o| *o);
                 self.gate.want(Want::Requested);
             }
             Command::Interrupt => self.interrupt(false).await,
@@ -815,7 +823,9 @@ impl Loop {
         if let Some(live) = self.live.take() {
             let _ = self.sender_watch.send(None);
             live.sender.close().await;
-            let Live { mut events, guard, .. } = live;
+            let Live {
+                mut events, guard, ..
+            } = live;
             let _ = tokio::time::timeout(Duration::from_secs(2), async {
                 while let Some(incoming) = events.recv().await {
                     if matches!(incoming, Incoming::Closed(_)) {

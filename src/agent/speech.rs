@@ -116,7 +116,10 @@ mod tests {
     #[test]
     fn transcript_is_cut_in_proportion_at_a_word() {
         assert_eq!(cut_transcript("one two three four", 500, 1000), "one two");
-        assert_eq!(cut_transcript("one two three four", 1000, 1000), "one two three four");
+        assert_eq!(
+            cut_transcript("one two three four", 1000, 1000),
+            "one two three four"
+        );
         assert_eq!(cut_transcript("one two", 0, 1000), "");
         assert_eq!(cut_transcript("", 10, 1000), "");
     }

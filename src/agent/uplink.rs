@@ -26,7 +26,9 @@ impl Held {
         self.frames.push_back(frame);
         let mut dropped = 0;
         while self.bytes > self.limit_bytes {
-            let Some(oldest) = self.frames.pop_front() else { break };
+            let Some(oldest) = self.frames.pop_front() else {
+                break;
+            };
             self.bytes -= oldest.len();
             dropped += oldest.len();
         }
@@ -49,7 +51,9 @@ impl Uplink {
         let mut held = Held {
             frames: VecDeque::new(),
             bytes: 0,
-            limit_bytes: self.format.bytes_for_ms(self.hold_ms.min(u32::MAX as u64) as u32),
+            limit_bytes: self
+                .format
+                .bytes_for_ms(self.hold_ms.min(u32::MAX as u64) as u32),
         };
         let mut lost_bytes = 0usize;
         let mut reported_ms = 0u64;
@@ -65,7 +69,8 @@ impl Uplink {
                     return;
                 }
                 Err(error) => {
-                    self.bus.emit(AgentEvent::AudioError(format!("microphone: {error}")));
+                    self.bus
+                        .emit(AgentEvent::AudioError(format!("microphone: {error}")));
                     return;
                 }
             };

@@ -172,7 +172,14 @@ mod tests {
         assert!((totals.cost(&prices) - expected).abs() < 1e-12);
         assert_eq!(Prices::for_model("gpt-realtime-2").unwrap().text_out, 24.0);
         assert_eq!(Prices::for_model("unknown-model"), None);
-        assert_eq!(Prices::for_model("gpt-realtime-2.1-mini"), None, "no published price");
-        assert_eq!(strip_date("gpt-4o-realtime-preview-2024-12-17"), "gpt-4o-realtime-preview");
+        assert_eq!(
+            Prices::for_model("gpt-realtime-2.1-mini"),
+            None,
+            "no published price"
+        );
+        assert_eq!(
+            strip_date("gpt-4o-realtime-preview-2024-12-17"),
+            "gpt-4o-realtime-preview"
+        );
     }
 }

@@ -25,6 +25,11 @@ pub trait AudioSource: Send {
     /// Waits for the next frame, in the session's input format. `Ok(None)` when the source has
     /// ended (a file was read to its end); a live microphone never ends on its own.
     async fn next_frame(&mut self) -> Result<Option<Vec<u8>>, AudioError>;
+
+    /// Milliseconds of audio lost so far before they reached the agent.
+    fn dropped_ms(&self) -> u64 {
+        0
+    }
 }
 
 /// What had been played of an assistant item when playback stopped.
@@ -41,6 +46,17 @@ pub trait AudioSink: Send {
     /// Queues audio of assistant item `item_id` (bytes in the session's output format) and
     /// returns at once; playback of the first audio starts without waiting for more.
     fn play(&mut self, item_id: &str, audio: &[u8]) -> Result<(), AudioError>;
+
+    /// Says all audio of `item_id` has been queued.
+    fn finish_item(&mut self, item_id: &str) -> Result<(), AudioError> {
+        let _ = item_id;
+        Ok(())
+    }
+
+    /// Finishes the output.
+    fn close(&mut self) -> Result<(), AudioError> {
+        Ok(())
+    }
 
     /// Stops at once and drops everything queued. Returns what had been played of the item that
     /// was playing, or `None` when nothing was playing.

@@ -33,11 +33,7 @@ pub enum ToolDefinition {
 
 impl FunctionDefinition {
     /// A function definition with no extra fields.
-    pub fn new(
-        name: impl Into<String>,
-        description: impl Into<String>,
-        parameters: Value,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
         FunctionDefinition {
             name: name.into(),
             description: description.into(),

@@ -1,0 +1,8 @@
+//! Agent loop tests against the fake server: tool round trips, concurrency, failures, the
+//! response gate, barge-in, approval, shutdown.
+
+mod agent {
+    mod support;
+    mod tools;
+    mod turns;
+}

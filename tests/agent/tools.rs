@@ -1,0 +1,482 @@
+//! Tool calls through the agent loop: round trip, concurrency, every failure kind.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use realtime_agent::agent::{AgentEvent, ToolStatus};
+use realtime_agent::testing::{FakeServer, Reply};
+use realtime_agent::tool::{OnInterrupt, tool_fn, tool_fn_without_context};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::support::{json, outputs, start, until_idle, wait_for};
+
+#[derive(Deserialize, JsonSchema)]
+struct WeatherArgs {
+    /// The city.
+    city: String,
+    /// The unit.
+    unit: Option<Unit>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Unit {
+    Celsius,
+    Fahrenheit,
+}
+
+fn weather() -> impl realtime_agent::tool::DynTool {
+    tool_fn_without_context(
+        "get_weather",
+        "Current weather in a city.",
+        |args: WeatherArgs| async move {
+            let unit = match args.unit {
+                Some(Unit::Fahrenheit) => "F",
+                _ => "C",
+            };
+            Ok::<_, String>(json!({"city": args.city, "temperature": 18, "unit": unit}))
+        },
+    )
+}
+
+/// One tool call: the output goes back with the call's id and exactly the tool's result, then
+/// exactly one `response.create`, in this order on the wire.
+#[tokio::test]
+async fn one_tool_round_trip_in_exact_order() {
+    let server = FakeServer::builder()
+        .reply(Reply::new().and_call_with_id("call_w1", "get_weather", json!({"city": "Paris"})))
+        .reply(Reply::text("It is 18 degrees in Paris."))
+        .start()
+        .await;
+    let mut agent = start(&server, |b| b.tool(weather())).await;
+    agent.handle.send_text("Weather in Paris?").await.unwrap();
+    let seen = until_idle(&mut agent.events).await;
+
+    assert_eq!(
+        server.received_types(),
+        [
+            "session.update",
+            "conversation.item.create",
+            "response.create",
+            "conversation.item.create",
+            "response.create"
+        ]
+    );
+    assert_eq!(
+        outputs(&server),
+        [(
+            "call_w1".to_owned(),
+            r#"{"city":"Paris","temperature":18,"unit":"C"}"#.to_owned()
+        )]
+    );
+    // The follow-up response.create came after the first response's response.done.
+    let sent = server.sent();
+    let first_done = sent
+        .iter()
+        .find(|s| s.event_type == "response.done")
+        .unwrap()
+        .at;
+    let creates: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type == "response.create")
+        .collect();
+    assert!(creates[1].at > first_done);
+    // The session config carried the tool's generated schema.
+    let session = server.session();
+    let tools = serde_json::to_value(session.tools.unwrap()).unwrap();
+    assert_eq!(tools[0]["name"], "get_weather");
+    assert_eq!(tools[0]["parameters"]["required"], json!(["city"]));
+    assert_eq!(
+        tools[0]["parameters"]["properties"]["unit"]["enum"],
+        json!(["celsius", "fahrenheit"])
+    );
+    // Events: started then finished with arguments, output and status; then the answer.
+    let started = seen
+        .iter()
+        .position(|e| matches!(e, AgentEvent::ToolStarted { call_id, .. } if call_id == "call_w1"))
+        .unwrap();
+    let finished = seen
+        .iter()
+        .position(|e| matches!(e, AgentEvent::ToolFinished { call_id, status: ToolStatus::Ok, arguments, .. } if call_id == "call_w1" && arguments == r#"{"city":"Paris"}"#))
+        .unwrap();
+    assert!(started < finished);
+    assert!(seen.iter().any(|e| matches!(e, AgentEvent::AssistantMessage { text, .. } if text == "It is 18 degrees in Paris.")));
+    assert!(
+        server.errors_sent().is_empty(),
+        "{:?}",
+        server.errors_sent()
+    );
+    let summary = agent.stop().await;
+    assert_eq!(summary.tool_calls, 1);
+    assert_eq!(summary.usage.responses, 2);
+}
+
+/// Three calls in one response, each sleeping 300 ms, run at once: all three start before any
+/// finishes; three outputs are posted and one `response.create` follows the last of them.
+#[tokio::test]
+async fn three_parallel_tools_then_one_response_create() {
+    let spans: Arc<Mutex<Vec<(Instant, Instant)>>> = Arc::default();
+    let recorder = spans.clone();
+    #[derive(Deserialize, JsonSchema)]
+    struct Nap {
+        id: u32,
+    }
+    let nap = tool_fn_without_context("nap", "Sleeps 300 ms.", move |args: Nap| {
+        let recorder = recorder.clone();
+        async move {
+            let start = Instant::now();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            recorder.lock().unwrap().push((start, Instant::now()));
+            Ok::<_, String>(format!("nap {} done", args.id))
+        }
+    });
+    let server = FakeServer::builder()
+        .reply(
+            Reply::new()
+                .and_call_with_id("call_a", "nap", json!({"id": 1}))
+                .and_call_with_id("call_b", "nap", json!({"id": 2}))
+                .and_call_with_id("call_c", "nap", json!({"id": 3})),
+        )
+        .reply(Reply::text("All rested."))
+        .start()
+        .await;
+    let mut agent = start(&server, |b| b.tool(nap)).await;
+    agent.handle.send_text("Take three naps.").await.unwrap();
+    until_idle(&mut agent.events).await;
+
+    let spans = spans.lock().unwrap().clone();
+    assert_eq!(spans.len(), 3);
+    let last_start = spans.iter().map(|s| s.0).max().unwrap();
+    let first_end = spans.iter().map(|s| s.1).min().unwrap();
+    assert!(
+        last_start < first_end,
+        "the naps overlapped: every one started before any ended"
+    );
+
+    let mut got = outputs(&server);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("call_a".to_owned(), "nap 1 done".to_owned()),
+            ("call_b".to_owned(), "nap 2 done".to_owned()),
+            ("call_c".to_owned(), "nap 3 done".to_owned())
+        ]
+    );
+    let types = server.received_types();
+    assert_eq!(
+        types,
+        [
+            "session.update",
+            "conversation.item.create",
+            "response.create",
+            "conversation.item.create",
+            "conversation.item.create",
+            "conversation.item.create",
+            "response.create"
+        ]
+    );
+    assert!(server.errors_sent().is_empty());
+    agent.stop().await;
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Nothing {}
+
+/// Every failure becomes an error output the model can use, and the session goes on.
+#[tokio::test]
+async fn failures_become_outputs_and_the_session_goes_on() {
+    let server = FakeServer::builder()
+        .reply(
+            Reply::new()
+                .and_raw_call("get_weather", "{not json")
+                .and_call("get_weather", json!({"city": "Oslo", "unit": "kelvin"}))
+                .and_call("launch_rocket", json!({}))
+                .and_call("broken", json!({}))
+                .and_call("explodes", json!({}))
+                .and_call("slow", json!({})),
+        )
+        .reply(Reply::text("Some tools failed."))
+        .reply(Reply::text("Still here."))
+        .start()
+        .await;
+    let broken = tool_fn_without_context("broken", "Always fails.", |_: Nothing| async {
+        Err::<String, _>("disk full")
+    });
+    let explodes = tool_fn_without_context("explodes", "Panics.", |_: Nothing| async {
+        if true {
+            panic!("kaboom");
+        }
+        Ok::<String, String>(String::new())
+    });
+    let slow = tool_fn_without_context("slow", "Too slow.", |_: Nothing| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok::<_, String>("late")
+    })
+    .timeout(Duration::from_millis(200));
+    let mut agent = start(&server, |b| {
+        b.tool(weather()).tool(broken).tool(explodes).tool(slow)
+    })
+    .await;
+    agent.handle.send_text("Try everything.").await.unwrap();
+    let seen = until_idle(&mut agent.events).await;
+
+    let outs = outputs(&server);
+    assert_eq!(outs.len(), 6, "{outs:?}");
+    let kinds: Vec<String> = outs
+        .iter()
+        .map(|(_, o)| json(o)["error"].as_str().unwrap().to_owned())
+        .collect();
+    let mut sorted = kinds.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            "invalid_arguments",
+            "invalid_arguments",
+            "panic",
+            "timeout",
+            "tool_error",
+            "unknown_tool"
+        ]
+    );
+    let message = |kind: &str| -> Vec<String> {
+        outs.iter()
+            .map(|(_, o)| json(o))
+            .filter(|v| v["error"] == kind)
+            .map(|v| v["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        message("invalid_arguments")
+            .iter()
+            .any(|m| m.contains("unit") && m.contains("kelvin")),
+        "{:?}",
+        message("invalid_arguments")
+    );
+    assert!(
+        message("unknown_tool")[0].contains("launch_rocket")
+            && message("unknown_tool")[0].contains("get_weather")
+    );
+    assert!(message("tool_error")[0].contains("disk full"));
+    assert!(message("timeout")[0].contains("slow"));
+    let statuses: Vec<ToolStatus> = seen
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::ToolFinished { status, .. } => Some(*status),
+            _ => None,
+        })
+        .collect();
+    for status in [
+        ToolStatus::InvalidArguments,
+        ToolStatus::UnknownTool,
+        ToolStatus::Failed,
+        ToolStatus::Panicked,
+        ToolStatus::TimedOut,
+    ] {
+        assert!(
+            statuses.contains(&status),
+            "{status:?} missing from {statuses:?}"
+        );
+    }
+    // Alive: another turn works.
+    agent.handle.send_text("Are you there?").await.unwrap();
+    let seen = until_idle(&mut agent.events).await;
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, AgentEvent::AssistantMessage { text, .. } if text == "Still here.")
+        )
+    );
+    assert!(server.unanswered_calls().is_empty());
+    agent.stop().await;
+}
+
+/// A tool that needs approval waits for it; approved it runs, rejected the model is told.
+#[tokio::test]
+async fn approval_granted_and_rejected() {
+    let server = FakeServer::builder()
+        .reply(Reply::new().and_call_with_id("call_ok", "delete_file", json!({})))
+        .reply(Reply::text("Deleted."))
+        .reply(Reply::new().and_call_with_id("call_no", "delete_file", json!({})))
+        .reply(Reply::text("Not deleted."))
+        .start()
+        .await;
+    let ran = Arc::new(Mutex::new(0));
+    let counter = ran.clone();
+    let delete = tool_fn_without_context("delete_file", "Deletes a file.", move |_: Nothing| {
+        let counter = counter.clone();
+        async move {
+            *counter.lock().unwrap() += 1;
+            Ok::<_, String>("deleted")
+        }
+    })
+    .requires_approval(true);
+    let mut agent = start(&server, |b| b.tool(delete)).await;
+
+    agent.handle.send_text("Delete it.").await.unwrap();
+    let request = wait_for(&mut agent.events, "approval request", |e| {
+        matches!(e, AgentEvent::ApprovalRequested { .. })
+    })
+    .await;
+    let AgentEvent::ApprovalRequested { call_id, name, .. } = request else {
+        unreachable!()
+    };
+    assert_eq!(
+        (call_id.as_str(), name.as_str()),
+        ("call_ok", "delete_file")
+    );
+    assert_eq!(*ran.lock().unwrap(), 0, "nothing runs before approval");
+    agent.handle.approve("call_ok").await.unwrap();
+    until_idle(&mut agent.events).await;
+    assert_eq!(*ran.lock().unwrap(), 1);
+
+    agent.handle.send_text("Delete it again.").await.unwrap();
+    wait_for(&mut agent.events, "approval request", |e| {
+        matches!(e, AgentEvent::ApprovalRequested { .. })
+    })
+    .await;
+    agent
+        .handle
+        .reject("call_no", Some("not that one".into()))
+        .await
+        .unwrap();
+    until_idle(&mut agent.events).await;
+    assert_eq!(*ran.lock().unwrap(), 1, "a rejected call does not run");
+    let outs = outputs(&server);
+    assert_eq!(outs[0], ("call_ok".to_owned(), "deleted".to_owned()));
+    let rejected = json(&outs[1].1);
+    assert_eq!(outs[1].0, "call_no");
+    assert_eq!(rejected["error"], "rejected");
+    assert!(
+        rejected["message"]
+            .as_str()
+            .unwrap()
+            .contains("not that one")
+    );
+    agent.stop().await;
+}
+
+/// Shutting down while a tool runs cancels it through its token; `run` returns promptly.
+#[tokio::test]
+async fn shutdown_cancels_running_tools() {
+    let server = FakeServer::builder()
+        .reply(Reply::new().and_call("wait_forever", json!({})))
+        .start()
+        .await;
+    let cancelled = Arc::new(Mutex::new(false));
+    let flag = cancelled.clone();
+    let forever = tool_fn(
+        "wait_forever",
+        "Waits until cancelled.",
+        move |_: Nothing, ctx| {
+            let flag = flag.clone();
+            async move {
+                ctx.cancelled().await;
+                *flag.lock().unwrap() = true;
+                Ok::<_, String>("cancelled")
+            }
+        },
+    );
+    let mut agent = start(&server, |b| b.tool(forever)).await;
+    agent.handle.send_text("Wait.").await.unwrap();
+    wait_for(&mut agent.events, "tool start", |e| {
+        matches!(e, AgentEvent::ToolStarted { .. })
+    })
+    .await;
+    let began = Instant::now();
+    agent.stop().await;
+    assert!(
+        *cancelled.lock().unwrap(),
+        "the tool saw its token cancelled"
+    );
+    assert!(began.elapsed() < Duration::from_secs(2));
+}
+
+/// On barge-in a `keep` tool finishes and its output is posted without a new response being
+/// forced; a `cancel` tool is cancelled and its output says so.
+#[tokio::test]
+async fn barge_in_keeps_or_cancels_tools() {
+    let server = FakeServer::builder()
+        .reply(
+            Reply::new()
+                .and_call_with_id("call_keep", "lookup", json!({}))
+                .and_call_with_id("call_cancel", "play_music", json!({})),
+        )
+        .start()
+        .await;
+    let lookup = tool_fn_without_context("lookup", "Slow lookup.", |_: Nothing| async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        Ok::<_, String>("found it")
+    });
+    let music = tool_fn_without_context("play_music", "Plays music.", |_: Nothing| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok::<_, String>("played")
+    })
+    .on_interrupt(OnInterrupt::Cancel);
+    let mut agent = start(&server, |b| b.tool(lookup).tool(music)).await;
+    agent
+        .handle
+        .send_text("Look it up and play music.")
+        .await
+        .unwrap();
+    wait_for(&mut agent.events, "both tools", {
+        let mut started = 0;
+        move |e| {
+            if matches!(e, AgentEvent::ToolStarted { .. }) {
+                started += 1;
+            }
+            started == 2
+        }
+    })
+    .await;
+    // The first response is done (both calls announced); now the user speaks.
+    server
+        .wait_until("response.done", super::support::WAIT, |s| {
+            s.responses_done() >= 1
+        })
+        .await;
+    server.speech_started();
+    wait_for(&mut agent.events, "cancelled tool", |e| {
+        matches!(
+            e,
+            AgentEvent::ToolFinished {
+                status: ToolStatus::Cancelled,
+                ..
+            }
+        )
+    })
+    .await;
+    wait_for(&mut agent.events, "kept tool", |e| {
+        matches!(
+            e,
+            AgentEvent::ToolFinished {
+                status: ToolStatus::Ok,
+                ..
+            }
+        )
+    })
+    .await;
+    server
+        .wait_for_received("conversation.item.create", 3, super::support::WAIT)
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let outs = outputs(&server);
+    assert!(
+        outs.contains(&("call_keep".to_owned(), "found it".to_owned())),
+        "{outs:?}"
+    );
+    let cancelled = outs.iter().find(|(id, _)| id == "call_cancel").unwrap();
+    assert_eq!(json(&cancelled.1)["error"], "cancelled");
+    // Only the user's message asked for a response: nothing was forced over the user's turn.
+    let creates = server
+        .received_types()
+        .iter()
+        .filter(|t| *t == "response.create")
+        .count();
+    assert_eq!(creates, 1);
+    assert!(server.unanswered_calls().is_empty());
+    agent.stop().await;
+}
