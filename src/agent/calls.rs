@@ -1,7 +1,7 @@
 //! Tool calls: started the moment their arguments are complete, each on its own task, answered
 //! as each finishes; grouped by the response that asked for them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,6 +57,8 @@ pub(crate) struct Calls {
     registry: Arc<ToolRegistry>,
     session: Arc<SessionInfo>,
     tasks: JoinSet<Finished>,
+    /// Calls that finished on their first poll, before needing a task of their own.
+    ready: VecDeque<Finished>,
     running: HashMap<String, Running>,
     started: HashSet<String>,
     batches: HashMap<String, Batch>,
@@ -71,6 +73,7 @@ impl Calls {
             registry,
             session: Arc::new(session),
             tasks: JoinSet::new(),
+            ready: VecDeque::new(),
             running: HashMap::new(),
             started: HashSet::new(),
             batches: HashMap::new(),
@@ -131,12 +134,10 @@ impl Calls {
         let Some(registered) = registered else {
             let available = self.registry.names();
             let output = output::unknown_tool(name, &available);
-            self.tasks.spawn(async move {
-                Finished {
-                    call_id,
-                    output,
-                    status: ToolStatus::UnknownTool,
-                }
+            self.ready.push_back(Finished {
+                call_id,
+                output,
+                status: ToolStatus::UnknownTool,
             });
             return events;
         };
@@ -179,6 +180,9 @@ impl Calls {
 
     /// The next finished call. Cancel-safe. Pending forever when nothing runs.
     pub(crate) async fn next_finished(&mut self) -> Finished {
+        if let Some(finished) = self.ready.pop_front() {
+            return finished;
+        }
         loop {
             match self.tasks.join_next().await {
                 Some(Ok(finished)) => return finished,

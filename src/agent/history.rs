@@ -1,6 +1,6 @@
 //! The conversation so far, kept for replay into a new session after a reconnect.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use crate::protocol::{Dialect, FunctionCallItem, Item};
 
@@ -10,6 +10,8 @@ use crate::protocol::{Dialect, FunctionCallItem, Item};
 #[derive(Debug)]
 pub(crate) struct History {
     items: VecDeque<Item>,
+    /// Call ids of the function calls kept, so that an output finds its call without a scan.
+    calls: HashSet<String>,
     chars: usize,
     budget: usize,
 }
@@ -31,6 +33,7 @@ impl History {
     pub(crate) fn new(budget_chars: usize) -> Self {
         History {
             items: VecDeque::new(),
+            calls: HashSet::new(),
             chars: 0,
             budget: budget_chars,
         }
@@ -68,17 +71,16 @@ impl History {
 
     pub(crate) fn function_output(&mut self, call_id: &str, output: &str) {
         // Only when its call is still here: otherwise the output would be rejected on replay.
-        let has_call = self
-            .items
-            .iter()
-            .any(|i| matches!(i, Item::FunctionCall(c) if c.call_id == call_id));
-        if has_call {
+        if self.calls.contains(call_id) {
             self.push(Item::function_call_output(call_id, output));
         }
     }
 
     fn push(&mut self, item: Item) {
         self.chars += size(&item);
+        if let Item::FunctionCall(call) = &item {
+            self.calls.insert(call.call_id.clone());
+        }
         self.items.push_back(item);
         while self.chars > self.budget && self.items.len() > 1 {
             let Some(oldest) = self.items.pop_front() else {
@@ -87,6 +89,7 @@ impl History {
             self.chars -= size(&oldest);
             if let Item::FunctionCall(call) = &oldest {
                 let id = call.call_id.clone();
+                self.calls.remove(&id);
                 let before = self.items.len();
                 self.items
                     .retain(|i| !matches!(i, Item::FunctionCallOutput(o) if o.call_id == id));

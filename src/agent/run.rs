@@ -257,11 +257,14 @@ impl Loop {
     async fn run_loop(&mut self) -> Result<(), crate::Error> {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // Kept across iterations: registering a fresh waiter every time costs a lock each.
+        let shutdown = self.shutdown.clone().cancelled_owned();
+        tokio::pin!(shutdown);
         loop {
             let watching_playback = self.state == AgentState::Speaking || !self.idle_reported;
             let step = tokio::select! {
                 biased;
-                _ = self.shutdown.cancelled() => Step::Shutdown,
+                _ = &mut shutdown => Step::Shutdown,
                 finished = self.calls.next_finished() => Step::Finished(finished),
                 incoming = recv_live(&mut self.live) => Step::Incoming(incoming),
                 command = self.commands.recv() => Step::Command(command),
@@ -271,19 +274,18 @@ impl Loop {
             match step {
                 Step::Shutdown => return Ok(()),
                 Step::Finished(finished) => self.on_finished(finished).await,
-                Step::Incoming(Some(Incoming::Event(event))) => self.on_event(event).await,
-                Step::Incoming(Some(Incoming::Malformed { error, frame })) => {
-                    tracing::warn!(%error, frame, "skipped a malformed frame");
-                    self.bus.emit(AgentEvent::MalformedFrame {
-                        error: error.to_string(),
-                    });
+                Step::Incoming(incoming) => {
+                    self.on_incoming(incoming).await?;
+                    // Take whatever else has arrived in the same burst before looking around
+                    // again: one wake-up for a burst of events, not one per event.
+                    for _ in 0..64 {
+                        let Some(next) = self.live.as_mut().and_then(|l| l.events.try_recv())
+                        else {
+                            break;
+                        };
+                        self.on_incoming(Some(next)).await?;
+                    }
                 }
-                Step::Incoming(Some(Incoming::Closed(info))) => self.on_closed(info)?,
-                Step::Incoming(None) => self.on_closed(CloseInfo {
-                    code: None,
-                    reason: "the connection ended".into(),
-                    clean: false,
-                })?,
                 Step::Command(Some(command)) => self.on_command(command).await,
                 // Every handle is gone and nothing can drive the agent: end.
                 Step::Command(None) => return Ok(()),
@@ -294,6 +296,25 @@ impl Loop {
             self.pump().await;
             self.refresh_state();
         }
+    }
+
+    async fn on_incoming(&mut self, incoming: Option<Incoming>) -> Result<(), crate::Error> {
+        match incoming {
+            Some(Incoming::Event(event)) => self.on_event(event).await,
+            Some(Incoming::Malformed { error, frame }) => {
+                tracing::warn!(%error, frame, "skipped a malformed frame");
+                self.bus.emit(AgentEvent::MalformedFrame {
+                    error: error.to_string(),
+                });
+            }
+            Some(Incoming::Closed(info)) => self.on_closed(info)?,
+            None => self.on_closed(CloseInfo {
+                code: None,
+                reason: "the connection ended".into(),
+                clean: false,
+            })?,
+        }
+        Ok(())
     }
 
     fn summary(&self) -> SessionSummary {

@@ -319,17 +319,20 @@ impl ClientEvent {
 
     /// Decodes a client event of either dialect (what the fake server does).
     pub fn from_json(text: &str) -> Result<ClientEvent, super::DecodeError> {
-        let value: Value = serde_json::from_str(text).map_err(super::DecodeError::json)?;
-        let Value::Object(map) = &value else {
-            return Err(super::DecodeError::NotAnObject);
+        let Some(tag) = super::wire::Peek::of(text) else {
+            let value: Value = serde_json::from_str(text).map_err(super::DecodeError::json)?;
+            return Err(match value {
+                Value::Object(_) => super::DecodeError::MissingType,
+                _ => super::DecodeError::NotAnObject,
+            });
         };
-        let Some(Value::String(kind)) = map.get("type") else {
+        let Some(kind) = tag.kind else {
             return Err(super::DecodeError::MissingType);
         };
-        let Some(kind) = CLIENT_EVENT_TYPES.iter().copied().find(|t| t == kind) else {
-            return Err(super::DecodeError::UnknownType(kind.clone()));
+        let Some(kind) = CLIENT_EVENT_TYPES.iter().copied().find(|t| *t == kind) else {
+            return Err(super::DecodeError::UnknownType(kind.into_owned()));
         };
-        serde_json::from_value(value).map_err(|e| super::DecodeError::invalid(kind, e))
+        serde_json::from_str(text).map_err(|e| super::DecodeError::invalid(kind, e))
     }
 }
 

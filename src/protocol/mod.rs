@@ -17,6 +17,8 @@ mod session;
 mod tools;
 mod wire;
 
+pub(crate) use wire::Peek;
+
 pub use api_error::ApiError;
 pub use audio_format::AudioFormat;
 pub use client_event::{

@@ -479,6 +479,27 @@ macro_rules! server_events {
                 }
             }
 
+            /// Decodes the payload of the known event type `ga_name` straight from the frame,
+            /// without building a JSON tree first (the hot path: every frame goes through it).
+            fn decode_known(ga_name: &str, text: &str) -> Option<Result<ServerEvent, serde_json::Error>> {
+                match ga_name {
+                    $($name => Some(serde_json::from_str::<$payload>(text).map(|mut payload| {
+                        // The tag is not a field of the payload; it lands among the extras.
+                        payload.extra.shift_remove("type");
+                        ServerEvent::$variant(payload)
+                    })),)*
+                    _ => None,
+                }
+            }
+
+            /// The GA name of a known event type; `None` for [`ServerEvent::Unknown`].
+            pub fn known_type(&self) -> Option<&'static str> {
+                match self {
+                    $(ServerEvent::$variant(_) => Some($name),)*
+                    ServerEvent::Unknown(_) => None,
+                }
+            }
+
             /// The event's `event_id`.
             pub fn event_id(&self) -> Option<&str> {
                 match self {
@@ -619,8 +640,22 @@ impl ServerEvent {
     /// that is not a JSON object with a string `type`, or a known event whose fields have the
     /// wrong shape, is an error.
     pub fn from_json(text: &str) -> Result<ServerEvent, super::DecodeError> {
-        let value: Value = serde_json::from_str(text).map_err(super::DecodeError::json)?;
-        Self::from_value(value)
+        let Some(tag) = super::wire::Peek::of(text) else {
+            // Not an object (or not JSON): the slow path gives the precise error.
+            let value: Value = serde_json::from_str(text).map_err(super::DecodeError::json)?;
+            return Self::from_value(value);
+        };
+        let Some(kind) = tag.kind else {
+            return Err(super::DecodeError::MissingType);
+        };
+        match known_ga_name(&kind).and_then(|ga| Self::decode_known(ga, text).map(|r| (ga, r))) {
+            Some((_, Ok(event))) => Ok(event),
+            Some((ga, Err(error))) => Err(super::DecodeError::invalid(ga, error)),
+            None => {
+                let value: Value = serde_json::from_str(text).map_err(super::DecodeError::json)?;
+                Self::from_value(value)
+            }
+        }
     }
 
     /// Decodes one server event from a parsed JSON value, in either dialect.
@@ -648,11 +683,7 @@ impl ServerEvent {
     pub fn to_value(&self, dialect: Dialect) -> Value {
         let ga_name = match self {
             ServerEvent::Unknown(unknown) => return Value::Object(unknown.raw.clone()),
-            other => SERVER_EVENT_TYPES
-                .iter()
-                .copied()
-                .find(|t| *t == other.event_type())
-                .unwrap_or("error"),
+            other => other.ga_name(),
         };
         let mut value = super::wire::to_value(self);
         if let Value::Object(map) = &mut value {
@@ -666,7 +697,20 @@ impl ServerEvent {
 
     /// Encodes the event as a JSON text frame as `dialect` spells it.
     pub fn to_json(&self, dialect: Dialect) -> String {
-        self.to_value(dialect).to_string()
+        let renamed = dialect == Dialect::Beta
+            && (self.session().is_some()
+                || server_event_name(self.ga_name(), dialect) != self.ga_name());
+        match self {
+            // Serde writes GA names directly; only beta renames need the JSON tree.
+            ServerEvent::Unknown(_) => self.to_value(dialect).to_string(),
+            _ if !renamed => serde_json::to_string(self).unwrap_or_default(),
+            _ => self.to_value(dialect).to_string(),
+        }
+    }
+
+    /// The GA name of a known event type (`"error"` for unknown events, which are never renamed).
+    fn ga_name(&self) -> &'static str {
+        self.known_type().unwrap_or("error")
     }
 
     /// The session configuration carried by session events.

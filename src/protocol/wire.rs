@@ -129,3 +129,19 @@ macro_rules! wire_struct {
 }
 
 pub(crate) use wire_struct;
+
+/// The `type` and `event_id` of a frame, read without decoding the rest: a cheap first look.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Peek<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub(crate) kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) event_id: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Peek<'a> {
+    /// Peeks at `text`; `None` when it is not a JSON object.
+    pub(crate) fn of(text: &'a str) -> Option<Peek<'a>> {
+        serde_json::from_str(text).ok()
+    }
+}

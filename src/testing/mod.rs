@@ -8,6 +8,7 @@
 //! events, malformed frames, dropped connections mid-response.
 
 mod conn;
+mod conversation;
 mod record;
 mod script;
 mod server;

@@ -23,7 +23,7 @@ pub(crate) struct ConnState {
     pub(crate) open: bool,
     pub(crate) dialect: Dialect,
     pub(crate) session: SessionConfig,
-    pub(crate) conversation: Vec<Item>,
+    pub(crate) conversation: super::conversation::Conversation,
     pub(crate) input_buffer: Vec<u8>,
     pub(crate) input_audio: Vec<u8>,
     pub(crate) received: Vec<Received>,
@@ -31,7 +31,6 @@ pub(crate) struct ConnState {
     pub(crate) errors_sent: Vec<ApiError>,
     pub(crate) truncations: Vec<(String, u64)>,
     pub(crate) audio_bytes_sent: HashMap<String, usize>,
-    pub(crate) user_audio_ms: HashMap<String, u64>,
     pub(crate) responses_done: usize,
 }
 
@@ -79,7 +78,7 @@ impl Shared {
             at: self.started.elapsed(),
             connection,
             event_type: event_type.to_owned(),
-            event: if self.record_payloads || event_type != "input_audio_buffer.append" {
+            event: if self.record_payloads {
                 event.cloned()
             } else {
                 None
@@ -141,7 +140,7 @@ impl Shared {
         let state = state.lock().unwrap();
         responder.respond(&ResponseRequest {
             session: &state.session,
-            conversation: &state.conversation,
+            conversation: state.conversation.items(),
             from_turn_detection,
             committed_audio_ms,
         })
@@ -176,8 +175,8 @@ impl FakeServerBuilder {
         self
     }
 
-    /// Whether to keep every frame's text and every decoded audio event (default true). Load
-    /// benchmarks turn this off to keep memory flat; types and timestamps are always kept.
+    /// Whether to keep each event and frame text in the logs (default true). Benchmarks turn it
+    /// off to keep the server lean; event types and timestamps are always kept.
     pub fn record_payloads(mut self, record: bool) -> Self {
         self.record_payloads = record;
         self
@@ -415,6 +414,37 @@ impl FakeServer {
         all
     }
 
+    /// What was received (on any connection) at or after `since` on the server's clock
+    /// ([`FakeServer::elapsed`]), in order. Cheaper than [`FakeServer::received`] for a long log.
+    pub fn received_since(&self, since: Duration) -> Vec<Received> {
+        let conns = self.shared.conns.lock().unwrap();
+        let mut all: Vec<Received> = conns
+            .iter()
+            .flat_map(|c| {
+                let state = c.state.lock().unwrap();
+                let start = state.received.partition_point(|r| r.at < since);
+                state.received[start..].to_vec()
+            })
+            .collect();
+        all.sort_by_key(|r| r.at);
+        all
+    }
+
+    /// What was sent (on any connection) at or after `since`, in order.
+    pub fn sent_since(&self, since: Duration) -> Vec<Sent> {
+        let conns = self.shared.conns.lock().unwrap();
+        let mut all: Vec<Sent> = conns
+            .iter()
+            .flat_map(|c| {
+                let state = c.state.lock().unwrap();
+                let start = state.sent.partition_point(|s| s.at < since);
+                state.sent[start..].to_vec()
+            })
+            .collect();
+        all.sort_by_key(|s| s.at);
+        all
+    }
+
     /// Event types received on the newest connection, in order, without the audio appends.
     pub fn received_types(&self) -> Vec<String> {
         self.with_state(None, |s| {
@@ -459,26 +489,12 @@ impl FakeServer {
 
     /// The newest connection's conversation, oldest item first.
     pub fn conversation(&self) -> Vec<Item> {
-        self.with_state(None, |s| s.conversation.clone())
+        self.with_state(None, |s| s.conversation.items().to_vec())
     }
 
     /// Call ids of function calls in the newest conversation that have no output yet.
     pub fn unanswered_calls(&self) -> Vec<String> {
-        self.with_state(None, |s| {
-            s.conversation
-                .iter()
-                .filter_map(|item| match item {
-                    Item::FunctionCall(call)
-                        if !s.conversation.iter().any(|o| {
-                            matches!(o, Item::FunctionCallOutput(out) if out.call_id == call.call_id)
-                        }) =>
-                    {
-                        Some(call.call_id.clone())
-                    }
-                    _ => None,
-                })
-                .collect()
-        })
+        self.with_state(None, |s| s.conversation.unanswered_calls())
     }
 
     /// All input audio appended on the newest connection (decoded bytes, session format).

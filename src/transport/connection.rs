@@ -163,6 +163,11 @@ impl EventStream {
     pub async fn recv(&mut self) -> Option<Incoming> {
         self.rx.recv().await
     }
+
+    /// The next thing from the server if it has already arrived.
+    pub fn try_recv(&mut self) -> Option<Incoming> {
+        self.rx.try_recv().ok()
+    }
 }
 
 /// An open Realtime connection.
