@@ -7,25 +7,33 @@
 //! stored inverted (mu-law) or with alternate bits flipped (A-law), as the standard specifies.
 //! The conversions are computed with bit arithmetic, no tables.
 
-/// Mu-law adds this bias before finding the segment, so every segment starts at a power of two.
+/// Mu-law adds this bias (in 16-bit scale) so every segment starts at a power of two.
 const ULAW_BIAS: i32 = 0x84;
-/// Largest magnitude mu-law can represent once the bias is added (`0x7FFF - 0x84`).
-const ULAW_CLIP: i32 = 32635;
+/// Largest 14-bit magnitude mu-law encodes before clipping.
+const ULAW_CLIP_14: i32 = 8159;
 
 /// Encodes one 16-bit sample as mu-law.
+///
+/// Works on the top 14 bits, as the classic reference implementations do, so the codes match
+/// theirs bit for bit.
 pub fn ulaw_encode(sample: i16) -> u8 {
-    let mut magnitude = i32::from(sample);
-    let sign = if magnitude < 0 {
-        magnitude = -magnitude;
-        0x80
+    let mut value = i32::from(sample) >> 2;
+    let toggle = if value < 0 {
+        value = -value;
+        0x7F
     } else {
-        0x00
+        0xFF
     };
-    let biased = magnitude.min(ULAW_CLIP) + ULAW_BIAS;
-    // `biased` is in 0x84..=0x7FFF, so its top set bit is bit 7..=14: segment 0..=7.
-    let exponent = (31 - biased.leading_zeros() as i32) - 7;
-    let mantissa = (biased >> (exponent + 3)) & 0x0F;
-    !(sign | (exponent << 4) | mantissa) as u8
+    let biased = value.min(ULAW_CLIP_14) + (ULAW_BIAS >> 2);
+    // `biased` is in 0x21..=0x2000: its top set bit is bit 5..=13, segment 0..=8, where 8
+    // (only the clipped maximum) takes the largest code.
+    let segment = (31 - biased.leading_zeros() as i32) - 5;
+    let code = if segment >= 8 {
+        0x7F
+    } else {
+        (segment << 4) | ((biased >> (segment + 1)) & 0x0F)
+    };
+    (code ^ toggle) as u8
 }
 
 /// Decodes one mu-law byte to a 16-bit sample.
@@ -115,6 +123,7 @@ mod tests {
     #[test]
     fn ulaw_segment_edges() {
         assert_eq!(ulaw_encode(0), 0xFF);
+        assert_eq!(ulaw_encode(-1), 0x7E);
         assert_eq!(ulaw_encode(i16::MAX), 0x80);
         assert_eq!(ulaw_encode(i16::MIN), 0x00);
         assert_eq!(ulaw_decode(0x80), 32124);

@@ -43,6 +43,26 @@ impl std::fmt::Debug for StreamResampler {
     }
 }
 
+/// Input frames per chunk: about 10 ms, a whole number of the smallest blocks that hold an
+/// integer number of samples at both rates, with an even number of samples on both sides:
+/// the filter delays by half a block, which can only be trimmed in whole samples.
+fn chunk_frames(from: u32, to: u32) -> usize {
+    let gcd = gcd(from, to);
+    let (block_in, block_out) = ((from / gcd) as usize, (to / gcd) as usize);
+    let mut blocks = (from as usize / 100).max(64).div_ceil(block_in);
+    if (blocks * block_in) % 2 == 1 || (blocks * block_out) % 2 == 1 {
+        blocks += 1;
+    }
+    blocks * block_in
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 impl StreamResampler {
     /// A resampler from `from` Hz to `to` Hz. Chunks are about 10 ms of input, which bounds the
     /// added latency to about 15 ms.
@@ -57,11 +77,10 @@ impl StreamResampler {
         let (fft, chunk_out, to_trim) = if from == to {
             (None, Vec::new(), 0)
         } else {
-            let chunk_hint = (from as usize / 100).max(64);
             let fft = Fft::<f32>::new(
                 from as usize,
                 to as usize,
-                chunk_hint,
+                chunk_frames(from, to),
                 1,
                 FixedSync::Both,
             )
