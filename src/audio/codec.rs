@@ -1,10 +1,10 @@
 //! Encoding and decoding the session audio formats (PCM16 24 kHz, G.711 mu-law and A-law 8 kHz),
 //! and converting audio from one session format to another.
 
+use super::AudioError;
 use super::g711;
 use super::pcm::{self, Pcm16Decoder};
 use super::resample::StreamResampler;
-use super::AudioError;
 use crate::protocol::AudioFormat;
 
 /// Appends `samples` (mono, at `format.sample_rate()`) to `out` encoded in `format`.

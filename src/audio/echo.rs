@@ -115,7 +115,6 @@ impl EchoStage {
             }
             None => 0,
         };
-        self.canceller
-            .process(near, near_rate, &self.far, far_rate);
+        self.canceller.process(near, near_rate, &self.far, far_rate);
     }
 }

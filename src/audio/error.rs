@@ -182,9 +182,14 @@ fn device_missing_message(
         format!(" (available: {})", available.join(", "))
     };
     let workaround = match direction {
-        Direction::Input => "use `--text` for a text-only session, or `--input FILE.wav` to send a recording",
-        Direction::Output => "use `--text` for a text-only session, or `--output FILE.wav` to write the reply to a file",
+        Direction::Input => {
+            "use `--text` for a text-only session, or `--input FILE.wav` to send a recording"
+        }
+        Direction::Output => {
+            "use `--text` for a text-only session, or `--output FILE.wav` to write the reply to a file"
+        }
     };
+    let detail = detail.trim_end_matches('.');
     format!("{what}: {detail}{list}. Run `agent devices` to list devices, or {workaround}")
 }
 

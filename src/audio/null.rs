@@ -27,8 +27,7 @@ impl NullSink {
 
     /// A null sink holding at most `capacity` of audio not yet "played".
     pub fn with_capacity(format: AudioFormat, capacity: Duration) -> Result<Self, AudioError> {
-        let (queue, renderer) =
-            playback::playback_channel(format, format.sample_rate(), capacity)?;
+        let (queue, renderer) = playback::playback_channel(format, format.sample_rate(), capacity)?;
         Ok(Self { queue, renderer })
     }
 

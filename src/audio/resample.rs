@@ -84,7 +84,9 @@ impl StreamResampler {
                 1,
                 FixedSync::Both,
             )
-            .map_err(|e| AudioError::InvalidParameter(format!("resampler {from} -> {to} Hz: {e}")))?;
+            .map_err(|e| {
+                AudioError::InvalidParameter(format!("resampler {from} -> {to} Hz: {e}"))
+            })?;
             let chunk_out = vec![0.0; fft.output_frames_max()];
             let delay = fft.output_delay();
             (Some(Box::new(fft)), chunk_out, delay)

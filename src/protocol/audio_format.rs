@@ -137,7 +137,11 @@ mod tests {
 
     #[test]
     fn both_spellings_decode() {
-        for f in [AudioFormat::Pcm16, AudioFormat::G711Ulaw, AudioFormat::G711Alaw] {
+        for f in [
+            AudioFormat::Pcm16,
+            AudioFormat::G711Ulaw,
+            AudioFormat::G711Alaw,
+        ] {
             for d in [Dialect::Ga, Dialect::Beta] {
                 assert_eq!(AudioFormat::from_wire(&f.to_wire(d)), Some(f));
             }

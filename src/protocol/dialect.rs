@@ -41,7 +41,9 @@ impl std::str::FromStr for Dialect {
         match s {
             "ga" | "GA" => Ok(Dialect::Ga),
             "beta" => Ok(Dialect::Beta),
-            other => Err(format!("unknown API dialect `{other}` (expected `ga` or `beta`)")),
+            other => Err(format!(
+                "unknown API dialect `{other}` (expected `ga` or `beta`)"
+            )),
         }
     }
 }

@@ -10,7 +10,9 @@ fn decode_table(name: &str) -> Vec<i16> {
         .lines()
         .find_map(|l| l.strip_prefix(name))
         .expect("table in fixture");
-    line.split_whitespace().map(|v| v.parse().unwrap()).collect()
+    line.split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect()
 }
 
 /// Every code decodes to the reference implementation's value.
@@ -20,8 +22,16 @@ fn decoding_matches_the_reference_for_every_code() {
     let alaw = decode_table("alaw_decode ");
     assert_eq!((ulaw.len(), alaw.len()), (256, 256));
     for code in 0..=255u8 {
-        assert_eq!(ulaw_decode(code), ulaw[usize::from(code)], "mu-law 0x{code:02X}");
-        assert_eq!(alaw_decode(code), alaw[usize::from(code)], "A-law 0x{code:02X}");
+        assert_eq!(
+            ulaw_decode(code),
+            ulaw[usize::from(code)],
+            "mu-law 0x{code:02X}"
+        );
+        assert_eq!(
+            alaw_decode(code),
+            alaw[usize::from(code)],
+            "A-law 0x{code:02X}"
+        );
     }
 }
 
@@ -55,7 +65,15 @@ fn round_trips_stay_within_the_codec_error_bound() {
     for code in 0..=255u8 {
         // Mu-law has two zeros; 0x7F (negative zero) encodes back as 0xFF.
         let expected = if code == 0x7F { 0xFF } else { code };
-        assert_eq!(ulaw_encode(ulaw_decode(code)), expected, "mu-law code 0x{code:02X}");
-        assert_eq!(alaw_encode(alaw_decode(code)), code, "A-law code 0x{code:02X}");
+        assert_eq!(
+            ulaw_encode(ulaw_decode(code)),
+            expected,
+            "mu-law code 0x{code:02X}"
+        );
+        assert_eq!(
+            alaw_encode(alaw_decode(code)),
+            code,
+            "A-law code 0x{code:02X}"
+        );
     }
 }

@@ -3,9 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use realtime_agent::audio::{
-    AudioError, AudioSink, ChannelSink, NullSink, Played, playback,
-};
+use realtime_agent::audio::{AudioError, AudioSink, ChannelSink, NullSink, Played, playback};
 use realtime_agent::protocol::AudioFormat;
 
 use crate::support::{f32_to_pcm16, tone};
@@ -52,7 +50,11 @@ fn played_rounds_down() {
 fn fully_played_item_is_not_truncated() {
     let (mut sink, mut player) = ChannelSink::new(AudioFormat::Pcm16).unwrap();
     sink.play("item_1", &pcm16_ms(100)).unwrap();
-    assert_eq!(player.advance_ms(500), 2_400, "only the received audio plays");
+    assert_eq!(
+        player.advance_ms(500),
+        2_400,
+        "only the received audio plays"
+    );
     assert!(!sink.is_playing());
     assert_eq!(sink.stop(), None);
 }
@@ -86,8 +88,14 @@ fn playback_resumes_after_stop() {
     sink.play("item_2", &audio).unwrap();
     let mut out = vec![0i16; 4_800];
     assert_eq!(player.pull(&mut out), 4_800);
-    let expected: Vec<i16> = audio.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
-    assert_eq!(out, expected, "item_2 plays from its first sample, byte for byte");
+    let expected: Vec<i16> = audio
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    assert_eq!(
+        out, expected,
+        "item_2 plays from its first sample, byte for byte"
+    );
     assert_eq!(sink.stop(), None);
 }
 
@@ -98,8 +106,9 @@ fn g711_played_position_through_resampling() {
     let (mut sink, mut player) =
         ChannelSink::with_rate(AudioFormat::G711Ulaw, 24_000, playback::DEFAULT_CAPACITY).unwrap();
     let pcm = pcm16_ms(1000);
-    let ulaw = realtime_agent::audio::codec::convert(&pcm, AudioFormat::Pcm16, AudioFormat::G711Ulaw)
-        .unwrap();
+    let ulaw =
+        realtime_agent::audio::codec::convert(&pcm, AudioFormat::Pcm16, AudioFormat::G711Ulaw)
+            .unwrap();
     sink.play("item_1", &ulaw).unwrap();
     player.advance(7_200);
     assert_eq!(sink.played(), played("item_1", 300));
@@ -117,18 +126,27 @@ fn monitor_tracks_playback_and_tail() {
     let (mut sink, mut player) = ChannelSink::new(AudioFormat::Pcm16).unwrap();
     let monitor = sink.monitor().unwrap();
     assert!(!monitor.is_playing());
-    assert!(!monitor.is_active(Duration::from_secs(60)), "nothing has played yet");
+    assert!(
+        !monitor.is_active(Duration::from_secs(60)),
+        "nothing has played yet"
+    );
     sink.play("item_1", &pcm16_ms(100)).unwrap();
     assert!(monitor.is_playing());
     player.advance_ms(100);
     assert!(!monitor.is_playing());
-    assert!(monitor.is_active(Duration::from_secs(60)), "within the tail");
+    assert!(
+        monitor.is_active(Duration::from_secs(60)),
+        "within the tail"
+    );
     assert!(!monitor.is_active(Duration::ZERO));
     sink.play("item_2", &pcm16_ms(100)).unwrap();
     player.advance_ms(10);
     sink.stop();
     assert!(!monitor.is_playing());
-    assert!(!monitor.is_active(Duration::from_secs(60)), "a stop opens the microphone at once");
+    assert!(
+        !monitor.is_active(Duration::from_secs(60)),
+        "a stop opens the microphone at once"
+    );
 }
 
 /// Audio beyond the buffer is dropped and reported; what was buffered still plays.
@@ -138,7 +156,13 @@ fn overflow_is_bounded_and_reported() {
         ChannelSink::with_rate(AudioFormat::Pcm16, 24_000, Duration::from_millis(100)).unwrap();
     let err = sink.play("item_1", &pcm16_ms(150)).unwrap_err();
     assert!(
-        matches!(err, AudioError::PlaybackOverflow { dropped_ms: 50, capacity_ms: 100 }),
+        matches!(
+            err,
+            AudioError::PlaybackOverflow {
+                dropped_ms: 50,
+                capacity_ms: 100
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(
@@ -159,7 +183,11 @@ fn latency_delays_what_counts_as_heard() {
     sink.play("item_1", &pcm16_ms(1000)).unwrap();
     let mut out = vec![0i16; 4_800];
     player.pull_scheduled(&mut out, Instant::now() + Duration::from_secs(30));
-    assert_eq!(sink.played(), played("item_1", 0), "rendered but not yet heard");
+    assert_eq!(
+        sink.played(),
+        played("item_1", 0),
+        "rendered but not yet heard"
+    );
     player.pull_scheduled(&mut out, Instant::now() - Duration::from_secs(30));
     assert_eq!(sink.played(), played("item_1", 400), "heard long ago");
 }
@@ -187,7 +215,10 @@ fn null_sink_is_paced_in_real_time() {
     sink.play("item_1", &pcm16_ms(150)).unwrap();
     assert!(sink.is_playing());
     while sink.is_playing() {
-        assert!(start.elapsed() < Duration::from_secs(5), "null sink never finished");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "null sink never finished"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(start.elapsed() >= Duration::from_millis(150));
@@ -204,11 +235,17 @@ fn null_sink_stop_reports_elapsed_time() {
     let played = sink.stop().expect("still playing");
     let elapsed = start.elapsed().as_millis() as u64;
     assert_eq!(played.item_id, "item_1");
-    assert!(played.played_ms >= 100 && played.played_ms <= elapsed, "{played:?} after {elapsed} ms");
+    assert!(
+        played.played_ms >= 100 && played.played_ms <= elapsed,
+        "{played:?} after {elapsed} ms"
+    );
     assert!(!sink.is_playing());
     // A new item starts now, not after the dropped audio's time.
     sink.play("item_2", &vec![0xD5; 800]).unwrap();
     std::thread::sleep(Duration::from_millis(20));
     let played = sink.stop().expect("still playing");
-    assert!(played.played_ms >= 20 && played.played_ms < 100, "{played:?}");
+    assert!(
+        played.played_ms >= 20 && played.played_ms < 100,
+        "{played:?}"
+    );
 }

@@ -40,8 +40,8 @@ fn tone_keeps_frequency_and_length_through_every_pair() {
         for to in COMMON_RATES {
             let input = tone(440.0, from, 1.0, 0.5);
             let out = resample_in_pieces(&input, from, to);
-            let expected_len = (input.len() as u64 * u64::from(to) + u64::from(from) / 2)
-                / u64::from(from);
+            let expected_len =
+                (input.len() as u64 * u64::from(to) + u64::from(from) / 2) / u64::from(from);
             assert_eq!(out.len() as u64, expected_len, "{from} -> {to}: length");
 
             // Ignore 20 ms at each end, where the filter meets the silence around the clip.
@@ -49,7 +49,10 @@ fn tone_keeps_frequency_and_length_through_every_pair() {
             let freq = measure_frequency(&out, to, edge);
             assert!((freq - 440.0).abs() < 0.2, "{from} -> {to}: {freq} Hz");
             let level = rms(&out[edge..out.len() - edge]);
-            assert!((level - 0.5 / 2f64.sqrt()).abs() < 0.01, "{from} -> {to}: rms {level}");
+            assert!(
+                (level - 0.5 / 2f64.sqrt()).abs() < 0.01,
+                "{from} -> {to}: rms {level}"
+            );
 
             // No delay: the output lines up with the ideal tone sampled at the new rate.
             let ideal = tone(440.0, to, 1.0, 0.5);
@@ -58,7 +61,10 @@ fn tone_keeps_frequency_and_length_through_every_pair() {
                 .zip(&ideal[edge..])
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f32::max);
-            assert!(worst < 0.01, "{from} -> {to}: off the ideal tone by {worst}");
+            assert!(
+                worst < 0.01,
+                "{from} -> {to}: off the ideal tone by {worst}"
+            );
         }
     }
 }
@@ -66,7 +72,13 @@ fn tone_keeps_frequency_and_length_through_every_pair() {
 /// Feeding odd-sized pieces gives exactly the output of one piece: no clicks at piece edges.
 #[test]
 fn pieces_give_the_same_output_as_one_call() {
-    for (from, to) in [(48_000, 24_000), (44_100, 24_000), (24_000, 48_000), (8_000, 24_000), (22_050, 16_000)] {
+    for (from, to) in [
+        (48_000, 24_000),
+        (44_100, 24_000),
+        (24_000, 48_000),
+        (8_000, 24_000),
+        (22_050, 16_000),
+    ] {
         let input = tone(440.0, from, 0.5, 0.5);
         let pieces = resample_in_pieces(&input, from, to);
         let whole = resample_at_once(&input, from, to);
@@ -74,7 +86,10 @@ fn pieces_give_the_same_output_as_one_call() {
         // A 440 Hz sine of amplitude 0.5 moves at most 2*pi*440/rate*0.5 per sample.
         let limit = (std::f64::consts::TAU * 440.0 / f64::from(to) * 0.5 * 1.05) as f32;
         let edge = to as usize / 50;
-        assert!(max_jump(&pieces[edge..pieces.len() - edge]) <= limit, "{from} -> {to}");
+        assert!(
+            max_jump(&pieces[edge..pieces.len() - edge]) <= limit,
+            "{from} -> {to}"
+        );
     }
 }
 

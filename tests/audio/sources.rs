@@ -46,7 +46,10 @@ fn channel_source_passes_encoded_bytes_through() {
     feeder.try_push_encoded(&bytes).unwrap();
     drop(feeder);
     let frames = read_all(&mut source);
-    assert_eq!(frames.iter().map(Vec::len).collect::<Vec<_>>(), [160, 160, 80]);
+    assert_eq!(
+        frames.iter().map(Vec::len).collect::<Vec<_>>(),
+        [160, 160, 80]
+    );
     assert_eq!(frames.concat(), bytes);
 }
 
@@ -56,9 +59,15 @@ fn channel_feeder_reports_full_queue_and_bad_input() {
     let (_source, feeder) = ChannelSource::new(AudioFormat::Pcm16, 20, 1).unwrap();
     feeder.try_push_f32(&[0.0; 10], 24_000, 1).unwrap();
     let err = feeder.try_push_f32(&[0.0; 10], 24_000, 1).unwrap_err();
-    assert_eq!(err.to_string(), "the audio queue is full; the audio was not queued");
+    assert_eq!(
+        err.to_string(),
+        "the audio queue is full; the audio was not queued"
+    );
     let err = feeder.try_push_f32(&[0.0; 10], 0, 1).unwrap_err();
-    assert_eq!(err.to_string(), "invalid audio parameter: pushed audio at 0 Hz with 1 channels");
+    assert_eq!(
+        err.to_string(),
+        "invalid audio parameter: pushed audio at 0 Hz with 1 channels"
+    );
 }
 
 /// Half-duplex drops microphone frames while the assistant plays and within the tail, and
@@ -79,25 +88,44 @@ fn half_duplex_holds_the_microphone_while_playing() {
         // The gate decides when a frame is read: read (until nothing passes) after each step.
         let wait = Duration::from_millis(50);
         sink.play("item_1", &speech).unwrap();
-        feeder.push_encoded(&[frame(1), frame(2)].concat()).await.unwrap();
-        assert!(tokio::time::timeout(wait, gated.next_frame()).await.is_err());
+        feeder
+            .push_encoded(&[frame(1), frame(2)].concat())
+            .await
+            .unwrap();
+        assert!(
+            tokio::time::timeout(wait, gated.next_frame())
+                .await
+                .is_err()
+        );
         assert_eq!(gated.held_back_ms(), 40, "held back while playing");
 
         player.advance_ms(200);
         assert!(!sink.is_playing());
         feeder.push_encoded(&frame(3)).await.unwrap();
-        assert!(tokio::time::timeout(wait, gated.next_frame()).await.is_err());
+        assert!(
+            tokio::time::timeout(wait, gated.next_frame())
+                .await
+                .is_err()
+        );
         assert_eq!(gated.held_back_ms(), 60, "held back within the tail");
 
         sink.play("item_2", &speech).unwrap();
         sink.stop();
         feeder.push_encoded(&frame(4)).await.unwrap();
-        assert_eq!(gated.next_frame().await.unwrap().unwrap(), frame(4), "open after a stop");
+        assert_eq!(
+            gated.next_frame().await.unwrap().unwrap(),
+            frame(4),
+            "open after a stop"
+        );
 
         sink.play("item_3", &speech).unwrap();
         gated.set_enabled(false);
         feeder.push_encoded(&frame(5)).await.unwrap();
-        assert_eq!(gated.next_frame().await.unwrap().unwrap(), frame(5), "gate off: passes");
+        assert_eq!(
+            gated.next_frame().await.unwrap().unwrap(),
+            frame(5),
+            "gate off: passes"
+        );
         assert_eq!(gated.held_back_ms(), 60);
     });
 }
@@ -111,13 +139,18 @@ fn echo_canceller_sees_capture_and_playback() {
     let mut encoder = CaptureEncoder::new(24_000, AudioFormat::Pcm16, 20).unwrap();
     let (seen_tx, seen_rx) = std::sync::mpsc::channel();
     encoder.set_echo_canceller(
-        Box::new(move |near: &mut [f32], near_rate: u32, far: &[i16], far_rate: u32| {
-            seen_tx.send((near.len(), near_rate, far.to_vec(), far_rate)).unwrap();
-            near.fill(0.0);
-        }),
+        Box::new(
+            move |near: &mut [f32], near_rate: u32, far: &[i16], far_rate: u32| {
+                seen_tx
+                    .send((near.len(), near_rate, far.to_vec(), far_rate))
+                    .unwrap();
+                near.fill(0.0);
+            },
+        ),
         Some(far_end),
     );
-    sink.play("item_1", &f32_to_pcm16(&tone(440.0, 24_000, 0.01, 0.5))).unwrap();
+    sink.play("item_1", &f32_to_pcm16(&tone(440.0, 24_000, 0.01, 0.5)))
+        .unwrap();
     let mut rendered = vec![0i16; 240];
     player.pull(&mut rendered);
     encoder.push(&tone(300.0, 24_000, 0.02, 0.5));
@@ -125,5 +158,8 @@ fn echo_canceller_sees_capture_and_playback() {
     assert_eq!((near_len, near_rate, far_rate), (480, 24_000, 24_000));
     assert_eq!(far, rendered);
     let frame = encoder.next_frame().unwrap();
-    assert!(frame.iter().all(|&b| b == 0), "the canceller's output is what is sent");
+    assert!(
+        frame.iter().all(|&b| b == 0),
+        "the canceller's output is what is sent"
+    );
 }

@@ -23,7 +23,11 @@ pub fn measure_frequency(samples: &[f32], rate: u32, skip: usize) -> f64 {
             crossings.push((i - 1) as f64 + a / (a - b));
         }
     }
-    assert!(crossings.len() > 2, "no tone found ({} crossings)", crossings.len());
+    assert!(
+        crossings.len() > 2,
+        "no tone found ({} crossings)",
+        crossings.len()
+    );
     let span = crossings[crossings.len() - 1] - crossings[0];
     (crossings.len() - 1) as f64 * f64::from(rate) / span
 }

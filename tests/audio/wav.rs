@@ -52,19 +52,31 @@ fn session_bytes(path: &Path, format: AudioFormat) -> (Vec<u8>, Vec<usize>) {
 #[test]
 fn every_supported_format_becomes_24khz_mono_pcm16() {
     let dir = tempfile::tempdir().unwrap();
-    let shapes: [(u16, bool); 5] = [(8, false), (16, false), (24, false), (32, false), (32, true)];
+    let shapes: [(u16, bool); 5] = [
+        (8, false),
+        (16, false),
+        (24, false),
+        (32, false),
+        (32, true),
+    ];
     for (bits, float) in shapes {
         for channels in [1u16, 2] {
             for rate in [8_000u32, 22_050, 44_100, 48_000] {
-                let path = dir.path().join(format!("t{bits}{float}{channels}{rate}.wav"));
+                let path = dir
+                    .path()
+                    .join(format!("t{bits}{float}{channels}{rate}.wav"));
                 let input = tone(440.0, rate, 0.5, 0.5);
                 write_wav(&path, &input, rate, channels, bits, float);
                 let what = format!("{bits}-bit float={float} {channels}ch {rate} Hz");
 
                 let (bytes, frames) = session_bytes(&path, AudioFormat::Pcm16);
-                let expected = (input.len() as u64 * 24_000 + u64::from(rate) / 2) / u64::from(rate);
+                let expected =
+                    (input.len() as u64 * 24_000 + u64::from(rate) / 2) / u64::from(rate);
                 assert_eq!(bytes.len() as u64, expected * 2, "{what}: length");
-                assert!(frames[..frames.len() - 1].iter().all(|&n| n == 960), "{what}: frames");
+                assert!(
+                    frames[..frames.len() - 1].iter().all(|&n| n == 960),
+                    "{what}: frames"
+                );
                 let samples = pcm16_to_f32(&bytes);
                 let freq = measure_frequency(&samples, 24_000, 480);
                 assert!((freq - 440.0).abs() < 0.5, "{what}: {freq} Hz");
@@ -100,7 +112,9 @@ fn unsupported_wav_says_what_it_is() {
     let mut bytes = Vec::new();
     bytes.extend_from_slice(b"RIFF\x2c\0\0\0WAVEfmt \x12\0\0\0");
     // A-law, mono, 8 kHz, 8000 bytes/s, block 1, 8 bits, no extra bytes.
-    bytes.extend_from_slice(&[6, 0, 1, 0, 0x40, 0x1F, 0, 0, 0x40, 0x1F, 0, 0, 1, 0, 8, 0, 0, 0]);
+    bytes.extend_from_slice(&[
+        6, 0, 1, 0, 0x40, 0x1F, 0, 0, 0x40, 0x1F, 0, 0, 1, 0, 8, 0, 0, 0,
+    ]);
     bytes.extend_from_slice(b"data\x04\0\0\0\xd5\xd5\xd5\xd5");
     std::fs::write(&path, &bytes).unwrap();
     let err = WavSource::open(&path, AudioFormat::Pcm16, 20).unwrap_err();
@@ -131,7 +145,10 @@ fn missing_and_invalid_files() {
     let err = WavSource::open(&text, AudioFormat::Pcm16, 20).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("{}: not a valid WAV file: Ill-formed WAVE file: no RIFF tag found", text.display())
+        format!(
+            "{}: not a valid WAV file: Ill-formed WAVE file: no RIFF tag found",
+            text.display()
+        )
     );
 }
 
@@ -141,7 +158,10 @@ fn missing_and_invalid_files() {
 fn speech_wav_matches_sox_conversion() {
     for tool in ["espeak-ng", "sox"] {
         let found = Command::new(tool).arg("--version").output().is_ok();
-        assert!(found, "{tool} is needed for this test: apt-get install espeak-ng sox");
+        assert!(
+            found,
+            "{tool} is needed for this test: apt-get install espeak-ng sox"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("espeak.wav");
@@ -156,14 +176,36 @@ fn speech_wav_matches_sox_conversion() {
         .success();
     assert!(ok, "espeak-ng failed");
     let sox = |args: &[&std::ffi::OsStr]| {
-        assert!(Command::new("sox").args(args).status().unwrap().success(), "sox {args:?}");
+        assert!(
+            Command::new("sox").args(args).status().unwrap().success(),
+            "sox {args:?}"
+        );
     };
-    sox(&[raw.as_os_str(), "-r".as_ref(), "44100".as_ref(), "-c".as_ref(), "2".as_ref(), speech.as_os_str()]);
-    sox(&[speech.as_os_str(), "-r".as_ref(), "24000".as_ref(), "-c".as_ref(), "1".as_ref(), "-b".as_ref(), "16".as_ref(), reference.as_os_str()]);
+    sox(&[
+        raw.as_os_str(),
+        "-r".as_ref(),
+        "44100".as_ref(),
+        "-c".as_ref(),
+        "2".as_ref(),
+        speech.as_os_str(),
+    ]);
+    sox(&[
+        speech.as_os_str(),
+        "-r".as_ref(),
+        "24000".as_ref(),
+        "-c".as_ref(),
+        "1".as_ref(),
+        "-b".as_ref(),
+        "16".as_ref(),
+        reference.as_os_str(),
+    ]);
 
     let source = WavSource::open(&speech, AudioFormat::Pcm16, 20).unwrap();
     let info = source.info();
-    assert_eq!((info.sample_rate, info.channels, info.bits_per_sample), (44_100, 2, 16));
+    assert_eq!(
+        (info.sample_rate, info.channels, info.bits_per_sample),
+        (44_100, 2, 16)
+    );
     let (bytes, _) = session_bytes(&speech, AudioFormat::Pcm16);
     let ours = pcm16_to_f32(&bytes);
     let theirs: Vec<f32> = hound::WavReader::open(&reference)
@@ -173,11 +215,17 @@ fn speech_wav_matches_sox_conversion() {
         .collect();
     let expected = (info.frames * 24_000 + 22_050) / 44_100;
     assert_eq!(ours.len() as u64, expected);
-    assert!((ours.len() as i64 - theirs.len() as i64).abs() <= 1, "sox made {}", theirs.len());
+    assert!(
+        (ours.len() as i64 - theirs.len() as i64).abs() <= 1,
+        "sox made {}",
+        theirs.len()
+    );
     assert!(rms(&ours) > 0.01, "speech is not silent");
     // Same signal, same timing: the normalised correlation at lag 0 is close to 1.
     let n = ours.len().min(theirs.len());
-    let dot: f64 = (0..n).map(|i| f64::from(ours[i]) * f64::from(theirs[i])).sum();
+    let dot: f64 = (0..n)
+        .map(|i| f64::from(ours[i]) * f64::from(theirs[i]))
+        .sum();
     let corr = dot / (rms(&ours[..n]) * rms(&theirs[..n]) * n as f64);
     assert!(corr > 0.98, "correlation with sox {corr}");
 }
@@ -202,7 +250,10 @@ fn wav_sink_writes_pcm16_exactly() {
 
     let reader = hound::WavReader::open(&path).unwrap();
     let spec = reader.spec();
-    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 24_000, 16));
+    assert_eq!(
+        (spec.channels, spec.sample_rate, spec.bits_per_sample),
+        (1, 24_000, 16)
+    );
     let written: Vec<u8> = reader
         .into_samples::<i16>()
         .flat_map(|s| s.unwrap().to_le_bytes())
@@ -216,7 +267,9 @@ fn wav_sink_converts_g711() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.wav");
     let pcm = f32_to_pcm16(&tone(440.0, 24_000, 1.0, 0.5));
-    let alaw = realtime_agent::audio::codec::convert(&pcm, AudioFormat::Pcm16, AudioFormat::G711Alaw).unwrap();
+    let alaw =
+        realtime_agent::audio::codec::convert(&pcm, AudioFormat::Pcm16, AudioFormat::G711Alaw)
+            .unwrap();
     assert_eq!(alaw.len(), 8_000);
     let mut sink = WavSink::create(&path, AudioFormat::G711Alaw).unwrap();
     for piece in alaw.chunks(160) {

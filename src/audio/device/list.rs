@@ -35,17 +35,36 @@ pub struct DeviceInfo {
 /// is known.
 pub fn list_devices(host: AudioHost) -> Result<Vec<DeviceInfo>, AudioError> {
     let (host, host_name) = open_host(host)?;
-    let default_input = host.default_input_device().map(|d| device_name(&d));
-    let default_output = host.default_output_device().map(|d| device_name(&d));
-    let devices = host.devices().map_err(|e| AudioError::HostUnavailable {
-        host: host_name.into(),
-        detail: e.to_string(),
-    })?;
-    let mut listed: Vec<DeviceInfo> = devices
+    let default_input_device = host.default_input_device();
+    let default_output_device = host.default_output_device();
+    let default_input = default_input_device.as_ref().map(device_name);
+    let default_output = default_output_device.as_ref().map(device_name);
+    let mut devices: Vec<cpal::Device> = host
+        .devices()
+        .map_err(|e| AudioError::HostUnavailable {
+            host: host_name.into(),
+            detail: e.to_string(),
+        })?
+        .collect();
+    // ALSA lists only devices its configuration describes; its `default` may not be one.
+    for default in [default_output_device, default_input_device]
+        .into_iter()
+        .flatten()
+    {
+        let name = device_name(&default);
+        if !devices.iter().any(|d| device_name(d) == name) {
+            devices.insert(0, default);
+        }
+    }
+    let listed: Vec<DeviceInfo> = devices
+        .into_iter()
         .map(|device| {
             let name = device_name(&device);
-            let input = device.supports_input();
-            let output = device.supports_output();
+            let default_input = default_input.as_deref() == Some(name.as_str());
+            let default_output = default_output.as_deref() == Some(name.as_str());
+            // ALSA's `default` names neither direction until opened; defaults work both ways.
+            let input = device.supports_input() || default_input;
+            let output = device.supports_output() || default_output;
             let input_rates = if input {
                 rates(
                     device.supported_input_configs().map(|r| r.collect()),
@@ -67,19 +86,14 @@ pub fn list_devices(host: AudioHost) -> Result<Vec<DeviceInfo>, AudioError> {
                 description: device_description(&device),
                 input,
                 output,
-                default_input: default_input.as_deref() == Some(name.as_str()),
-                default_output: default_output.as_deref() == Some(name.as_str()),
+                default_input,
+                default_output,
                 input_rates,
                 output_rates,
                 name,
             }
         })
         .collect();
-    // ALSA's `default` says neither direction until opened; the defaults are usable both ways.
-    for device in &mut listed {
-        device.input |= device.default_input;
-        device.output |= device.default_output;
-    }
     Ok(listed)
 }
 

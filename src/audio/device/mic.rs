@@ -65,22 +65,30 @@ impl MicSource {
         let device = find_device(&host, options.device.as_deref(), Direction::Input)?;
         let name = device_name(&device);
         let wanted_rate = options.sample_rate.unwrap_or(format.sample_rate());
-        let chosen = choose_config(&device, Direction::Input, wanted_rate, options.buffer_ms)?;
+        let requested = options.device.as_deref();
+        let chosen = choose_config(
+            &device,
+            Direction::Input,
+            requested,
+            wanted_rate,
+            options.buffer_ms,
+        )?;
         let rate = chosen.config.sample_rate;
         let encoder = CaptureEncoder::new(rate, format, frame_ms)?;
         let capacity = (u64::from(rate) * CAPTURE_BUFFER.as_millis() as u64 / 1000) as usize;
         let dropped_frames = Arc::new(AtomicU64::new(0));
         let health = Arc::new(StreamHealth::default());
-        let (stream, ring) = with_sample_type!(chosen.format, T => build_with_fallback(chosen, |config| {
-            build_stream::<T>(&device, config, capacity, dropped_frames.clone(), health.clone())
-        }), return Err(AudioError::UnsupportedDevice {
-            direction: Direction::Input,
-            detail: format!("sample format {}", chosen.format),
-        }))
-        .map_err(|e| device_error(e, Direction::Input, Some(&name)))?;
+        let (stream, ring) =
+            with_sample_type!(chosen.format, T => build_with_fallback(chosen, |config| {
+                build_stream::<T>(&device, config, capacity, dropped_frames.clone(), health.clone())
+            }), return Err(AudioError::UnsupportedDevice {
+                direction: Direction::Input,
+                detail: format!("sample format {}", chosen.format),
+            }))
+            .map_err(|e| device_error(e, Direction::Input, requested))?;
         stream
             .play()
-            .map_err(|e| device_error(e, Direction::Input, Some(&name)))?;
+            .map_err(|e| device_error(e, Direction::Input, requested))?;
         tracing::debug!(host = host_name, device = %name, config = ?chosen, "microphone open");
         Ok(Self {
             _stream: stream,
@@ -163,24 +171,25 @@ where
     let channels = usize::from(config.channels.max(1));
     let scale = 1.0 / channels as f32;
     let (mut producer, consumer) = rtrb::RingBuffer::new(capacity.max(1));
-    let stream = device.build_input_stream::<T, _, _>(
-        config,
-        move |data: &[T], _: &cpal::InputCallbackInfo| {
-            // Audio thread: no locks, no allocation, no waiting.
-            let frames = data.len() / channels;
-            let room = frames.min(producer.slots());
-            if let Ok(chunk) = producer.write_chunk_uninit(room) {
-                chunk.fill_from_iter(data.chunks_exact(channels).map(|frame| {
-                    frame.iter().map(|s| s.to_sample::<f32>()).sum::<f32>() * scale
-                }));
-            }
-            if room < frames {
-                dropped.fetch_add((frames - room) as u64, Ordering::Relaxed);
-            }
-        },
-        move |error| health.report(error),
-        Some(OPEN_TIMEOUT),
-    )?;
+    let stream =
+        device.build_input_stream::<T, _, _>(
+            config,
+            move |data: &[T], _: &cpal::InputCallbackInfo| {
+                // Audio thread: no locks, no allocation, no waiting.
+                let frames = data.len() / channels;
+                let room = frames.min(producer.slots());
+                if let Ok(chunk) = producer.write_chunk_uninit(room) {
+                    chunk.fill_from_iter(data.chunks_exact(channels).map(|frame| {
+                        frame.iter().map(|s| s.to_sample::<f32>()).sum::<f32>() * scale
+                    }));
+                }
+                if room < frames {
+                    dropped.fetch_add((frames - room) as u64, Ordering::Relaxed);
+                }
+            },
+            move |error| health.report(error),
+            Some(OPEN_TIMEOUT),
+        )?;
     Ok((stream, consumer))
 }
 

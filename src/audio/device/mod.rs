@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait};
-use cpal::{BufferSize, SampleFormat, StreamConfig, SupportedBufferSize, SupportedStreamConfigRange};
+use cpal::{
+    BufferSize, SampleFormat, StreamConfig, SupportedBufferSize, SupportedStreamConfigRange,
+};
 
 pub use list::{DeviceInfo, list_devices};
 pub use mic::MicSource;
@@ -230,14 +232,16 @@ pub(crate) struct ChosenConfig {
 
 /// Chooses the device configuration: the wanted rate (else the default rate), mono (else
 /// stereo, else the fewest channels), the preferred sample format, a small buffer when allowed.
+///
+/// `requested` is the name the user asked for (for error messages), `None` for the default.
 pub(crate) fn choose_config(
     device: &cpal::Device,
     direction: Direction,
+    requested: Option<&str>,
     wanted_rate: u32,
     buffer_ms: u32,
 ) -> Result<ChosenConfig, AudioError> {
-    let name = Some(device_name(device));
-    let err = |e| device_error(e, direction, name.as_deref());
+    let err = |e| device_error(e, direction, requested);
     let default = match direction {
         Direction::Input => device.default_input_config(),
         Direction::Output => device.default_output_config(),
@@ -294,10 +298,7 @@ pub(crate) fn choose_config(
         None => {
             return Err(AudioError::UnsupportedDevice {
                 direction,
-                detail: format!(
-                    "sample format {} is not supported",
-                    default.sample_format()
-                ),
+                detail: format!("sample format {} is not supported", default.sample_format()),
             });
         }
     };

@@ -1,14 +1,15 @@
 //! The speaker: a cpal output stream as an [`AudioSink`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SizedSample};
 
 use super::{
-    ChosenConfig, ConfigRefused, DeviceOptions, OPEN_TIMEOUT, StreamHealth, build_with_fallback, choose_config,
-    device_error, device_name, find_device, open_host, with_sample_type,
+    ChosenConfig, ConfigRefused, DeviceOptions, OPEN_TIMEOUT, StreamHealth, build_with_fallback,
+    choose_config, device_error, device_name, find_device, open_host, with_sample_type,
 };
 use crate::audio::playback::{self, PlaybackMonitor, PlaybackQueue, PlaybackRenderer};
 use crate::audio::{AudioError, AudioSink, Direction, FarEnd, Played};
@@ -28,6 +29,8 @@ pub struct SpeakerSink {
     // Dropping the stream stops the callback.
     stream: cpal::Stream,
     health: Arc<StreamHealth>,
+    /// The device's output latency at the last callback, in nanoseconds.
+    latency_ns: Arc<AtomicU64>,
     host: &'static str,
     device: String,
     is_default: bool,
@@ -61,26 +64,35 @@ impl SpeakerSink {
         let device = find_device(&host, options.device.as_deref(), Direction::Output)?;
         let name = device_name(&device);
         let wanted_rate = options.sample_rate.unwrap_or(format.sample_rate());
-        let chosen = choose_config(&device, Direction::Output, wanted_rate, options.buffer_ms)?;
+        let requested = options.device.as_deref();
+        let chosen = choose_config(
+            &device,
+            Direction::Output,
+            requested,
+            wanted_rate,
+            options.buffer_ms,
+        )?;
         let health = Arc::new(StreamHealth::default());
+        let latency_ns = Arc::new(AtomicU64::new(0));
         let (queue, stream) = with_sample_type!(chosen.format, T => build_with_fallback(chosen, |config| {
-            build_stream::<T>(&device, config, format, capacity, health.clone())
+            build_stream::<T>(&device, config, format, capacity, health.clone(), latency_ns.clone())
         }), return Err(AudioError::UnsupportedDevice {
             direction: Direction::Output,
             detail: format!("sample format {}", chosen.format),
         }))
         .map_err(|e| match e {
-            BuildError::Device(e) => device_error(e, Direction::Output, Some(&name)),
+            BuildError::Device(e) => device_error(e, Direction::Output, requested),
             BuildError::Audio(e) => e,
         })?;
         stream
             .play()
-            .map_err(|e| device_error(e, Direction::Output, Some(&name)))?;
+            .map_err(|e| device_error(e, Direction::Output, requested))?;
         tracing::debug!(host = host_name, device = %name, config = ?chosen, "speaker open");
         Ok(Self {
             queue,
             stream,
             health,
+            latency_ns,
             host: host_name,
             device: name,
             is_default: options.device.is_none(),
@@ -112,6 +124,12 @@ impl SpeakerSink {
     /// The device's channel count.
     pub fn device_channels(&self) -> u16 {
         self.chosen.config.channels
+    }
+
+    /// How long audio takes from the callback to the listener, as the device last reported it
+    /// (zero until the first callback). [`AudioSink::stop`] already accounts for it.
+    pub fn output_latency(&self) -> Duration {
+        Duration::from_nanos(self.latency_ns.load(Ordering::Relaxed))
     }
 
     /// Buffer underruns the sound system reported.
@@ -150,6 +168,7 @@ fn build_stream<T>(
     format: AudioFormat,
     capacity: Duration,
     health: Arc<StreamHealth>,
+    latency_ns: Arc<AtomicU64>,
 ) -> Result<(PlaybackQueue, cpal::Stream), BuildError>
 where
     T: SizedSample + FromSample<i16>,
@@ -166,10 +185,17 @@ where
             // Audio thread: no locks, no allocation, no waiting.
             let stamp = info.timestamp();
             let latency = stamp.playback.duration_since(stamp.callback);
+            latency_ns.store(latency.as_nanos() as u64, Ordering::Relaxed);
             let mut starts_at = Instant::now() + latency;
             for piece in data.chunks_mut(block_frames * channels) {
                 let frames = piece.len() / channels;
-                render_piece(&mut renderer, &mut mono[..frames], piece, channels, starts_at);
+                render_piece(
+                    &mut renderer,
+                    &mut mono[..frames],
+                    piece,
+                    channels,
+                    starts_at,
+                );
                 starts_at += frames_duration(frames, rate);
             }
         },

@@ -256,8 +256,8 @@ impl PlaybackQueue {
     fn played_of(&self, item: &ItemSpan, heard: u64) -> Played {
         let heard_frames = heard.saturating_sub(item.start).min(item.frames);
         let source_rate = u128::from(self.format.sample_rate());
-        let samples = (u128::from(heard_frames) * source_rate
-            / u128::from(self.shared.render_rate)) as u64;
+        let samples =
+            (u128::from(heard_frames) * source_rate / u128::from(self.shared.render_rate)) as u64;
         let samples = samples.min(item.received);
         Played {
             item_id: item.id.clone(),

@@ -27,7 +27,7 @@ fn describe_header(bytes: &[u8]) -> Option<String> {
         let body = at + 8;
         if id == b"fmt " {
             let fmt = bytes.get(body..body + len.min(40))?;
-            return Some(describe_fmt(fmt)?);
+            return describe_fmt(fmt);
         }
         // Chunks are padded to an even length.
         at = body.checked_add(len)?.checked_add(len % 2)?;
@@ -37,8 +37,10 @@ fn describe_header(bytes: &[u8]) -> Option<String> {
 
 fn describe_fmt(fmt: &[u8]) -> Option<String> {
     let u16_at = |i: usize| fmt.get(i..i + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at =
-        |i: usize| fmt.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u32_at = |i: usize| {
+        fmt.get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
     let mut tag = u16_at(0)?;
     let channels = u16_at(2)?;
     let rate = u32_at(4)?;
