@@ -82,6 +82,27 @@ pub fn playback_channel(
     Ok((queue, renderer))
 }
 
+/// One overflow error for two pushes, adding up what both dropped.
+fn merge_overflow(
+    first: Result<(), AudioError>,
+    second: Result<(), AudioError>,
+) -> Result<(), AudioError> {
+    match (first, second) {
+        (
+            Err(AudioError::PlaybackOverflow {
+                dropped_ms: a,
+                capacity_ms,
+            }),
+            Err(AudioError::PlaybackOverflow { dropped_ms: b, .. }),
+        ) => Err(AudioError::PlaybackOverflow {
+            dropped_ms: a + b,
+            capacity_ms,
+        }),
+        (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+        (Ok(()), Ok(())) => Ok(()),
+    }
+}
+
 fn frames_in(duration: Duration, rate: u32) -> usize {
     (duration.as_nanos() * u128::from(rate) / 1_000_000_000).min(usize::MAX as u128 / 4) as usize
 }
@@ -153,8 +174,9 @@ impl PlaybackQueue {
     pub fn play(&mut self, item_id: &str, audio: &[u8]) -> Result<(), AudioError> {
         // Queuing ends a stop, even if this audio stays in the resampler for now.
         self.shared.publish_pushed(self.pushed_end);
+        let mut tail = Ok(());
         if self.items.back().is_none_or(|item| item.id != item_id) {
-            let overflow = self.finish_current();
+            tail = self.finish_current();
             self.prune_heard();
             self.items.push_back(ItemSpan {
                 id: item_id.to_owned(),
@@ -162,7 +184,6 @@ impl PlaybackQueue {
                 frames: 0,
                 received: 0,
             });
-            overflow?;
         }
         self.decoded.clear();
         self.decoder.decode(audio, &mut self.decoded);
@@ -173,7 +194,7 @@ impl PlaybackQueue {
         pcm::i16_slice_to_f32(&self.decoded, &mut self.as_f32);
         self.resampled.clear();
         self.resampler.process(&self.as_f32, &mut self.resampled);
-        self.push_resampled()
+        merge_overflow(tail, self.push_resampled())
     }
 
     /// Says that all audio of `item_id` has been queued, so the resampler's last few
