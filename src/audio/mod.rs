@@ -22,6 +22,23 @@
 //!
 //! Everything except `device` builds without the `audio` feature (no ALSA needed), which is
 //! all a server or a telephony bridge needs.
+//!
+//! # Example
+//!
+//! An app that plays the model's audio itself uses a [`ChannelSink`]; the
+//! [`ChannelPlayer`] it pulls from is also the clock that decides what counts as played:
+//!
+//! ```
+//! use realtime_agent::audio::{AudioSink, ChannelSink, Played};
+//! use realtime_agent::protocol::AudioFormat;
+//!
+//! let (mut sink, mut player) = ChannelSink::new(AudioFormat::Pcm16)?;
+//! sink.play("item_1", &vec![0u8; 48_000])?; // one second of 24 kHz PCM16
+//! player.advance_ms(250); // the app played a quarter of it, then the user spoke
+//! let played = sink.stop();
+//! assert_eq!(played, Some(Played { item_id: "item_1".into(), played_ms: 250 }));
+//! # Ok::<(), realtime_agent::audio::AudioError>(())
+//! ```
 
 use async_trait::async_trait;
 
@@ -110,8 +127,9 @@ pub trait AudioSink: Send {
     /// Stops at once and drops everything queued. Returns what had been played of the item that
     /// was playing, or `None` when nothing was playing.
     ///
-    /// `played_ms` is what was heard (device latency accounted for), rounded down, and never
-    /// more than the audio received for the item, so it can go straight into
+    /// `played_ms` counts the audio already handed to the device, which it plays out within
+    /// its latency (10-30 ms typically) and cannot take back; it is rounded down and never more
+    /// than the audio received for the item, so it can go straight into
     /// `conversation.item.truncate`.
     fn stop(&mut self) -> Option<Played>;
 

@@ -53,9 +53,10 @@ impl AudioSink for NullSink {
     }
 
     fn stop(&mut self) -> Option<Played> {
-        let played = self.queue.stop();
         // The scheduled but unheard audio never plays.
-        self.renderer.cut(Instant::now());
+        let now = Instant::now();
+        let played = self.queue.stop_unheard(now);
+        self.renderer.cut(now);
         played
     }
 

@@ -83,7 +83,7 @@ impl PulseSandbox {
                 "--load=module-native-protocol-unix socket={}",
                 socket.display()
             ))
-            .arg("--load=module-null-sink sink_name=speaker rate=48000 channels=2")
+            .arg("--load=module-null-sink sink_name=speaker rate=48000 channels=2 norewinds=1")
             .arg("--load=module-null-sink sink_name=mic rate=48000 channels=2")
             .arg(format!(
                 "--log-target=file:{}",

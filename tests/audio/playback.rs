@@ -176,7 +176,8 @@ fn overflow_is_bounded_and_reported() {
     sink.play("item_2", &pcm16_ms(100)).unwrap();
 }
 
-/// A consumer with output latency: frames count as heard only from when they reach the ear.
+/// A consumer with output latency: frames count as heard only from when they reach the ear;
+/// stop counts everything handed over.
 #[test]
 fn latency_delays_what_counts_as_heard() {
     let (mut sink, mut player) = ChannelSink::new(AudioFormat::Pcm16).unwrap();
@@ -190,6 +191,9 @@ fn latency_delays_what_counts_as_heard() {
     );
     player.pull_scheduled(&mut out, Instant::now() - Duration::from_secs(30));
     assert_eq!(sink.played(), played("item_1", 400), "heard long ago");
+    player.pull_scheduled(&mut out, Instant::now() + Duration::from_secs(30));
+    // What was handed over cannot be called back: stop counts it.
+    assert_eq!(sink.stop(), played("item_1", 600));
 }
 
 /// The far-end copy for an echo canceller receives exactly what was rendered.

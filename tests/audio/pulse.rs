@@ -59,14 +59,14 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Milliseconds of sound (10 ms windows above a level) in a PCM16 recording.
-fn audible_ms(bytes: &[u8]) -> u64 {
-    let samples = pcm16_to_f32(bytes);
-    samples
-        .chunks_exact(240)
-        .filter(|w| crate::support::rms(w) > 0.05)
-        .count() as u64
-        * 10
+/// Milliseconds of a 0.5-amplitude tone in a 24 kHz PCM16 recording, from its energy (a sine
+/// of amplitude 0.5 has a mean square of 0.125), so gaps from underruns are not counted.
+fn tone_ms(bytes: &[u8]) -> u64 {
+    let energy: f64 = pcm16_to_f32(bytes)
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .sum();
+    (energy / 0.125 / 24.0).round() as u64
 }
 
 /// The played position advances with the clock (never ahead of it), stop reports it, and the
@@ -106,36 +106,32 @@ fn speaker_reports_what_was_heard() {
     std::thread::sleep(Duration::from_millis(800));
     let so_far = speaker.played().expect("playing").played_ms;
     let elapsed = start.elapsed().as_millis() as u64;
+    // Never ahead of the clock. How far behind depends on the machine's load (an underrun
+    // plays silence and is not counted), so progress is checked against what the server
+    // recorded below rather than against the clock.
     assert!(so_far <= elapsed, "heard {so_far} ms after {elapsed} ms");
-    assert!(so_far >= 400, "heard only {so_far} ms after {elapsed} ms");
+    assert!(so_far > 0, "nothing heard after {elapsed} ms");
 
     std::thread::sleep(Duration::from_millis(400));
     let played = speaker.stop().expect("still playing");
     let elapsed = start.elapsed().as_millis() as u64;
     assert_eq!(played.item_id, "item_1");
     assert!(played.played_ms <= elapsed, "{played:?} after {elapsed} ms");
-    assert!(
-        played.played_ms >= so_far + 300,
-        "{played:?}, {so_far} ms earlier"
-    );
+    assert!(played.played_ms > so_far, "{played:?}, {so_far} ms earlier");
     assert!(!speaker.is_playing());
 
     // Give the server time to record what it was sent, then compare.
     std::thread::sleep(Duration::from_millis(700));
     drop(_parec);
-    let heard = audible_ms(&std::fs::read(&recording).unwrap());
+    let heard = tone_ms(&std::fs::read(&recording).unwrap());
     println!(
-        "after {so_far} ms: reported {} ms at stop, the server recorded {heard} ms",
+        "after {so_far} ms: reported {} ms at stop, the server played {heard} ms",
         played.played_ms
     );
+    // The server played what stop reported, and nothing after it.
     assert!(
-        heard + 60 >= played.played_ms,
-        "reported {} ms heard but the server got {heard} ms",
-        played.played_ms
-    );
-    assert!(
-        heard <= played.played_ms + 200,
-        "the server got {heard} ms, {} ms were reported at stop",
+        heard.abs_diff(played.played_ms) <= 30,
+        "reported {} ms played but the server got {heard} ms",
         played.played_ms
     );
 }

@@ -23,7 +23,9 @@ const RENDER_BLOCK: Duration = Duration::from_millis(200);
 /// [`AudioSink::play`] decodes, resamples to the device rate and queues into the playback
 /// core's lock-free ring; the cpal callback only copies frames out (no locks, no allocation)
 /// and stamps them with the time the device says they will be heard (its output latency), so
-/// [`AudioSink::stop`] reports what was heard, not what was handed to the device.
+/// [`SpeakerSink::played`], [`AudioSink::is_playing`] and the half-duplex monitor follow what
+/// the listener hears, not what was handed to the device. [`AudioSink::stop`] drops everything
+/// not yet handed over and counts what was: the device plays that out within its latency.
 pub struct SpeakerSink {
     queue: PlaybackQueue,
     // Dropping the stream stops the callback.

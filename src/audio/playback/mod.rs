@@ -5,9 +5,12 @@
 //! decodes the session output format, resamples it to the render rate and pushes the frames
 //! into a lock-free ring; it remembers where each item starts. The [`PlaybackRenderer`]
 //! (consumer, owned by a device callback or a clock) takes frames out and publishes how far
-//! playback has got and when those frames reach the listener. [`PlaybackQueue::stop`] turns the
-//! heard position back into milliseconds of the item that was playing, rounded down and never
-//! more than the item's received audio, and tells the renderer to drop the rest.
+//! playback has got and when those frames reach the listener (the device's latency).
+//! [`PlaybackQueue::played`], [`PlaybackQueue::is_playing`] and the [`PlaybackMonitor`] go by
+//! what has been heard. [`PlaybackQueue::stop`] tells the renderer to drop everything not yet
+//! handed over and turns the handed-over position (which the device will still play out, within
+//! its latency) into milliseconds of the item that was playing, rounded down and never more
+//! than the item's received audio.
 //!
 //! The ring is sized for minutes of audio (a response arrives much faster than it plays) and
 //! never grows: audio beyond it is dropped and reported as [`AudioError::PlaybackOverflow`].
@@ -206,19 +209,35 @@ impl PlaybackQueue {
         }
     }
 
-    /// Stops playback at once: everything queued is dropped before it is played. Returns what
-    /// had been heard of the item that was playing (or was next to play), or `None` when all
-    /// queued audio had already been heard.
+    /// Stops playback at once: everything still queued is dropped before it is played.
+    /// Returns what had been played of the item that was playing (or was next to play), or
+    /// `None` when all of its audio had been played.
+    ///
+    /// "Played" counts every frame the renderer already handed over (to a device, a file, an
+    /// app): those cannot be called back and will be heard, at most the device's latency
+    /// later. Everything after them is dropped.
     pub fn stop(&mut self) -> Option<Played> {
-        let heard = self.shared.heard_at(Instant::now());
+        let handed_over = self.shared.rendered_end();
+        self.stop_after(handed_over)
+    }
+
+    /// Like [`stop`](Self::stop) for a virtual device that renders ahead of time and can take
+    /// back what is not yet heard by `now` ([`NullSink`](crate::audio::NullSink)).
+    pub(crate) fn stop_unheard(&mut self, now: Instant) -> Option<Played> {
+        let heard = self.shared.heard_at(now);
+        self.stop_after(heard)
+    }
+
+    /// Stops, counting the frames before `position` as played.
+    fn stop_after(&mut self, position: u64) -> Option<Played> {
         let tail_waiting = !self.resampler.is_passthrough() && self.resampler.has_input();
         let last = self.items.len().saturating_sub(1);
         let played = self
             .items
             .iter()
             .enumerate()
-            .find(|(i, item)| heard < item.end() || (*i == last && tail_waiting))
-            .map(|(_, item)| self.played_of(item, heard));
+            .find(|(i, item)| position < item.end() || (*i == last && tail_waiting))
+            .map(|(_, item)| self.played_of(item, position));
         self.shared.publish_stop(self.pushed_end);
         self.resampler.reset();
         self.decoder.reset();
@@ -226,7 +245,8 @@ impl PlaybackQueue {
         played
     }
 
-    /// What has been heard so far of the item playing now, without stopping.
+    /// What has been heard so far of the item playing now (device latency accounted for),
+    /// without stopping.
     pub fn played(&self) -> Option<Played> {
         let heard = self.shared.heard_at(Instant::now());
         self.items

@@ -126,6 +126,11 @@ impl Shared {
         end.saturating_sub(unheard.min(u128::from(u64::MAX)) as u64)
     }
 
+    /// Position after the last frame handed over by the renderer.
+    pub(crate) fn rendered_end(&self) -> u64 {
+        self.rendered_end.load(Ordering::Acquire)
+    }
+
     pub(crate) fn pushed_end(&self) -> u64 {
         self.pushed_end.load(Ordering::Acquire)
     }
