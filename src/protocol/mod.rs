@@ -17,6 +17,7 @@ mod session;
 mod tools;
 mod wire;
 
+#[cfg(feature = "testing")]
 pub(crate) use wire::Peek;
 
 pub use api_error::ApiError;

@@ -132,6 +132,8 @@ pub(crate) use wire_struct;
 
 /// The `type` and `event_id` of a frame, read without decoding the rest: a cheap first look.
 #[derive(Debug, Default, serde::Deserialize)]
+// Only the fake server reads the id (to answer a bad frame with it).
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) struct Peek<'a> {
     #[serde(rename = "type", borrow, default)]
     pub(crate) kind: Option<std::borrow::Cow<'a, str>>,

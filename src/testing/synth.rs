@@ -22,9 +22,8 @@ pub fn speech(text: &str, format: AudioFormat) -> Vec<u8> {
         let sample = (value * i16::MAX as f64) as i16;
         match format {
             AudioFormat::Pcm16 => out.extend_from_slice(&sample.to_le_bytes()),
-            // FIXME(audio merge): encode with crate::audio's G.711 codec.
-            AudioFormat::G711Ulaw => out.push(if sample >= 0 { 0xFF } else { 0x7F }),
-            AudioFormat::G711Alaw => out.push(if sample >= 0 { 0xD5 } else { 0x55 }),
+            AudioFormat::G711Ulaw => out.push(crate::audio::g711::ulaw_encode(sample)),
+            AudioFormat::G711Alaw => out.push(crate::audio::g711::alaw_encode(sample)),
         }
     }
     out

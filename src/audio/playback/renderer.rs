@@ -1,0 +1,148 @@
+//! The consumer end of the playback core: what a device callback (or a clock) calls to take the
+//! next frames out of the ring.
+//!
+//! Nothing here blocks, locks or allocates: frames come out of a lock-free SPSC ring, progress
+//! goes into atomics, and the optional echo-canceller copy goes into a second bounded ring.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::shared::Shared;
+
+/// Takes queued playback audio (mono `i16` at the render rate) out of the ring, and records what
+/// has been heard.
+///
+/// Created with its [`PlaybackQueue`](super::PlaybackQueue) by
+/// [`playback_channel`](super::playback_channel); one thread owns it (usually the audio
+/// callback).
+pub struct PlaybackRenderer {
+    pub(super) shared: Arc<Shared>,
+    pub(super) ring: rtrb::Consumer<i16>,
+    /// Frames taken from the ring so far (played or dropped).
+    pub(super) position: u64,
+    pub(super) far_end: rtrb::Producer<i16>,
+    pub(super) far_end_dropped: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for PlaybackRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlaybackRenderer")
+            .field("rate", &self.shared.render_rate)
+            .field("position", &self.position)
+            .field("queued", &self.ring.slots())
+            .finish()
+    }
+}
+
+impl PlaybackRenderer {
+    /// Frames per second of the rendered audio.
+    pub fn rate(&self) -> u32 {
+        self.shared.render_rate
+    }
+
+    /// Frames waiting in the ring, including any a stop has yet to drop.
+    pub fn queued(&self) -> usize {
+        self.ring.slots()
+    }
+
+    /// Fills `out` with the next frames and silence after them; returns how many were audio.
+    ///
+    /// `starts_at` is when `out[0]` will be heard (the callback time plus the device's output
+    /// latency); the frames count as heard one after another from then on.
+    pub fn render(&mut self, out: &mut [i16], starts_at: Instant) -> usize {
+        self.render_with(out, Some(starts_at))
+    }
+
+    /// Like [`render`](Self::render), for a consumer that has no latency of its own (a file, an
+    /// app's buffer): the frames count as heard at once.
+    pub fn render_heard(&mut self, out: &mut [i16]) -> usize {
+        self.render_with(out, None)
+    }
+
+    /// Takes up to `frames` frames as played without copying them, heard one after another
+    /// from `starts_at`: the clock of a virtual device. Returns how many were audio.
+    pub fn skip(&mut self, frames: usize, starts_at: Instant) -> usize {
+        self.skip_with(frames, Some(starts_at))
+    }
+
+    /// Takes up to `frames` frames as played and heard at once, without copying them: a clock
+    /// a test or an app advances by hand. Returns how many were audio.
+    pub fn skip_heard(&mut self, frames: usize) -> usize {
+        self.skip_with(frames, None)
+    }
+
+    fn render_with(&mut self, out: &mut [i16], starts_at: Option<Instant>) -> usize {
+        self.drop_stopped();
+        let (audio, silence) = self.ring.pop_partial_slice(out);
+        let frames = audio.len();
+        silence.fill(0);
+        self.advance(frames, starts_at);
+        self.copy_to_far_end(out);
+        frames
+    }
+
+    fn skip_with(&mut self, frames: usize, starts_at: Option<Instant>) -> usize {
+        self.drop_stopped();
+        let frames = frames.min(self.ring.slots());
+        if let Ok(chunk) = self.ring.read_chunk(frames) {
+            chunk.commit_all();
+        }
+        self.advance(frames, starts_at);
+        frames
+    }
+
+    /// Publishes that `frames` more frames were rendered.
+    fn advance(&mut self, frames: usize, starts_at: Option<Instant>) {
+        if frames == 0 {
+            return;
+        }
+        self.position += frames as u64;
+        let heard_by = match starts_at {
+            Some(start) => start + self.duration_of(frames),
+            None => Instant::now(),
+        };
+        self.shared.publish_rendered(self.position, heard_by);
+    }
+
+    /// When the last frame rendered so far will have been heard.
+    pub(crate) fn heard_by(&self) -> Option<Instant> {
+        self.shared.heard_by()
+    }
+
+    /// Forgets frames rendered but not yet heard: for virtual devices, whose "latency" is audio
+    /// they rendered ahead and can take back on stop.
+    pub(crate) fn cut(&self, now: Instant) {
+        self.shared.cut(now);
+    }
+
+    /// Drops the frames a stop flushed, before anything else is played.
+    fn drop_stopped(&mut self) {
+        let flush_to = self.shared.flush_to();
+        if self.position >= flush_to {
+            return;
+        }
+        let frames = ((flush_to - self.position) as usize).min(self.ring.slots());
+        if let Ok(chunk) = self.ring.read_chunk(frames) {
+            chunk.commit_all();
+        }
+        self.position += frames as u64;
+        self.shared.publish_dropped(self.position);
+    }
+
+    fn copy_to_far_end(&mut self, rendered: &[i16]) {
+        if !self.shared.far_end_enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let (_, rest) = self.far_end.push_partial_slice(rendered);
+        if !rest.is_empty() {
+            self.far_end_dropped
+                .fetch_add(rest.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn duration_of(&self, frames: usize) -> Duration {
+        let nanos = frames as u64 * 1_000_000_000 / u64::from(self.shared.render_rate);
+        Duration::from_nanos(nanos)
+    }
+}

@@ -1,0 +1,230 @@
+//! The real cpal code on a private PulseAudio server with null devices, paced in real time:
+//! played position and stop against the clock and against what the server recorded, and the
+//! microphone's frames and pacing.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use realtime_agent::audio::{
+    AudioHost, AudioSink, AudioSource, DeviceOptions, MicSource, SpeakerSink,
+};
+use realtime_agent::protocol::AudioFormat;
+
+use crate::child::{PulseSandbox, child_dir, run_child};
+use crate::support::{block_on, f32_to_pcm16, measure_frequency, pcm16_to_f32, tone};
+
+fn pulse() -> DeviceOptions {
+    DeviceOptions {
+        host: AudioHost::PulseAudio,
+        ..DeviceOptions::default()
+    }
+}
+
+/// Runs the test `name` as a child connected to a fresh sandbox server.
+fn with_sandbox(name: &str) {
+    let sandbox = PulseSandbox::start();
+    let output = run_child(name, sandbox.dir.path(), &sandbox.env());
+    println!("{output}");
+}
+
+/// Waits until the speaker's output latency is small. A null sink that was idle renders 2 s
+/// ahead, so a new stream's first audio is heard ~2 s late (and reported so) until it settles.
+fn settle(speaker: &SpeakerSink) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while speaker.output_latency().is_zero()
+        || speaker.output_latency() > Duration::from_millis(100)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "latency stayed at {:?}",
+            speaker.output_latency()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A client command (`paplay`, `parec`) for the server the child was given.
+fn client(program: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command.stdin(Stdio::null()).stderr(Stdio::null());
+    command
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Milliseconds of a 0.5-amplitude tone in a 24 kHz PCM16 recording, from its energy (a sine
+/// of amplitude 0.5 has a mean square of 0.125), so gaps from underruns are not counted.
+fn tone_ms(bytes: &[u8]) -> u64 {
+    let energy: f64 = pcm16_to_f32(bytes)
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .sum();
+    (energy / 0.125 / 24.0).round() as u64
+}
+
+/// The played position advances with the clock (never ahead of it), stop reports it, and the
+/// server hears about as much as was reported, nothing more after the stop.
+#[test]
+fn speaker_reports_what_was_heard() {
+    let Some(dir) = child_dir() else {
+        return with_sandbox("pulse::speaker_reports_what_was_heard");
+    };
+    let mut speaker = SpeakerSink::open(&pulse(), AudioFormat::Pcm16).unwrap();
+    assert_eq!(
+        (speaker.host(), speaker.device()),
+        ("pulseaudio", "speaker")
+    );
+    settle(&speaker);
+    let recording = dir.join("heard.raw");
+    let _parec = KillOnDrop(
+        client("parec")
+            .args([
+                "--device=speaker.monitor",
+                "--raw",
+                "--format=s16le",
+                "--rate=24000",
+                "--channels=1",
+            ])
+            .stdout(std::fs::File::create(&recording).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+
+    let audio = f32_to_pcm16(&tone(440.0, 24_000, 3.0, 0.5));
+    let start = Instant::now();
+    for delta in audio.chunks(4_800) {
+        speaker.play("item_1", delta).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let so_far = speaker.played().expect("playing").played_ms;
+    let elapsed = start.elapsed().as_millis() as u64;
+    // Never ahead of the clock. How far behind depends on the machine's load (an underrun
+    // plays silence and is not counted), so progress is checked against what the server
+    // recorded below rather than against the clock.
+    assert!(so_far <= elapsed, "heard {so_far} ms after {elapsed} ms");
+    assert!(so_far > 0, "nothing heard after {elapsed} ms");
+
+    std::thread::sleep(Duration::from_millis(400));
+    let played = speaker.stop().expect("still playing");
+    let elapsed = start.elapsed().as_millis() as u64;
+    assert_eq!(played.item_id, "item_1");
+    assert!(played.played_ms <= elapsed, "{played:?} after {elapsed} ms");
+    assert!(played.played_ms > so_far, "{played:?}, {so_far} ms earlier");
+    assert!(!speaker.is_playing());
+
+    // Give the server time to record what it was sent, then compare.
+    std::thread::sleep(Duration::from_millis(700));
+    drop(_parec);
+    let heard = tone_ms(&std::fs::read(&recording).unwrap());
+    println!(
+        "after {so_far} ms: reported {} ms at stop, the server played {heard} ms",
+        played.played_ms
+    );
+    // The server played what stop reported, and nothing after it.
+    assert!(
+        heard.abs_diff(played.played_ms) <= 30,
+        "reported {} ms played but the server got {heard} ms",
+        played.played_ms
+    );
+}
+
+/// A short item stops playing about when its audio has been heard, not when it was queued.
+#[test]
+fn speaker_finishes_in_real_time() {
+    let Some(_) = child_dir() else {
+        return with_sandbox("pulse::speaker_finishes_in_real_time");
+    };
+    let mut speaker = SpeakerSink::open(&pulse(), AudioFormat::Pcm16).unwrap();
+    settle(&speaker);
+    let monitor = speaker.monitor().unwrap();
+    let start = Instant::now();
+    speaker
+        .play("item_1", &f32_to_pcm16(&tone(440.0, 24_000, 0.4, 0.5)))
+        .unwrap();
+    speaker.finish_item("item_1").unwrap();
+    while speaker.is_playing() {
+        assert!(start.elapsed() < Duration::from_secs(5), "never finished");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let took = start.elapsed();
+    println!("0.4 s item finished after {took:?}");
+    assert!(
+        took >= Duration::from_millis(400),
+        "finished after {took:?}"
+    );
+    assert!(!monitor.is_playing());
+    assert!(
+        monitor.is_active(Duration::from_secs(30)),
+        "inside the tail"
+    );
+    assert_eq!(speaker.stop(), None);
+}
+
+/// The microphone delivers 20 ms frames in real time, carrying what the mic device plays.
+#[test]
+fn microphone_hears_the_mic_device_in_real_time() {
+    let Some(dir) = child_dir() else {
+        return with_sandbox("pulse::microphone_hears_the_mic_device_in_real_time");
+    };
+    let wav = dir.join("tone.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 24_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&wav, spec).unwrap();
+    for s in tone(440.0, 24_000, 3.0, 0.5) {
+        writer.write_sample((s * 32767.0) as i16).unwrap();
+    }
+    writer.finalize().unwrap();
+
+    let mut mic = MicSource::open(&pulse(), AudioFormat::Pcm16, 20).unwrap();
+    assert_eq!((mic.host(), mic.device()), ("pulseaudio", "mic.monitor"));
+    let _paplay = KillOnDrop(
+        client("paplay")
+            .arg("--device=mic")
+            .arg(&wav)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (frames, took) = block_on(async {
+        // Skip what arrives before the tone starts.
+        let start = Instant::now();
+        loop {
+            let frame = mic.next_frame().await.unwrap().unwrap();
+            if crate::support::rms(&pcm16_to_f32(&frame)) > 0.2 {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the tone never arrived"
+            );
+        }
+        let start = Instant::now();
+        let mut frames = Vec::new();
+        for _ in 0..75 {
+            frames.push(mic.next_frame().await.unwrap().unwrap());
+        }
+        (frames, start.elapsed())
+    });
+    println!("75 microphone frames took {took:?}");
+    assert!(frames.iter().all(|f| f.len() == 960));
+    // 1.5 s of audio cannot arrive much faster than 1.5 s (the server's buffer aside).
+    assert!(
+        took >= Duration::from_millis(1_200),
+        "75 frames in {took:?}"
+    );
+    let freq = measure_frequency(&pcm16_to_f32(&frames.concat()), 24_000, 0);
+    assert!((freq - 440.0).abs() < 1.0, "{freq} Hz");
+    assert_eq!(mic.dropped_ms(), 0);
+}
