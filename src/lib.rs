@@ -5,6 +5,7 @@ pub mod audio;
 pub mod error;
 pub mod protocol;
 pub mod secret;
+pub mod token;
 pub mod tool;
 pub mod transport;
 

@@ -477,15 +477,8 @@ async fn read_body(
 /// A client with its own rustls configuration (ring provider, webpki roots), following
 /// redirects only on the same origin.
 fn build_client() -> Result<reqwest::Client, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| format!("TLS could not be set up: {error}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    // The same TLS setup as the WebSocket (ring, Mozilla roots, no global provider).
+    let tls = (*crate::transport::tls::client_config()).clone();
     let redirects = reqwest::redirect::Policy::custom(|attempt| {
         let first = attempt.previous().first().map(url::Url::origin);
         if first.is_some_and(|origin| origin != attempt.url().origin()) {
