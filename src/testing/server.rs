@@ -56,6 +56,7 @@ pub(crate) struct Shared {
     started: Instant,
     pub(crate) changed: Notify,
     pub(crate) keep_input_audio: bool,
+    pub(crate) detect_speech: bool,
     record_payloads: bool,
     initial_session: SessionConfig,
     conns: Mutex<Vec<ConnSlot>>,
@@ -153,6 +154,7 @@ pub struct FakeServerBuilder {
     responder: Option<Box<dyn Responder>>,
     record_payloads: bool,
     keep_input_audio: bool,
+    detect_speech: bool,
     session: SessionConfig,
 }
 
@@ -188,6 +190,15 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Whether the server listens to appended audio and detects speech by its level, sending
+    /// `speech_started`/`speech_stopped` and (with `create_response`) starting responses, as the
+    /// API's server VAD does (default off: tests usually script VAD events with
+    /// [`FakeServer::speech_started`]). Used by `agent --sim` in voice mode.
+    pub fn detect_speech(mut self, detect: bool) -> Self {
+        self.detect_speech = detect;
+        self
+    }
+
     /// The session configuration a new connection starts with (as in `session.created`).
     pub fn initial_session(mut self, session: SessionConfig) -> Self {
         self.session = session;
@@ -206,6 +217,7 @@ impl FakeServerBuilder {
             started: Instant::now(),
             changed: Notify::new(),
             keep_input_audio: self.keep_input_audio,
+            detect_speech: self.detect_speech,
             record_payloads: self.record_payloads,
             initial_session: self.session,
             conns: Mutex::new(Vec::new()),
@@ -263,6 +275,7 @@ impl FakeServer {
             responder: None,
             record_payloads: true,
             keep_input_audio: true,
+            detect_speech: false,
             session: default_session(),
         }
     }

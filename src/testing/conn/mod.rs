@@ -5,6 +5,7 @@
 
 mod client;
 mod response;
+mod vad;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -75,6 +76,8 @@ pub(crate) struct Connection {
     counter: u64,
     /// Audio bytes of each assistant item as the server holds it (cut by truncation).
     audio_bytes_by_item: HashMap<String, usize>,
+    /// The simulated server VAD, created on first use with the session's parameters.
+    detector: Option<vad::SpeechDetector>,
 }
 
 enum Flow {
@@ -101,6 +104,7 @@ impl Connection {
             active: None,
             counter: 0,
             audio_bytes_by_item: HashMap::new(),
+            detector: None,
         }
     }
 
