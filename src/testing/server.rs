@@ -458,6 +458,22 @@ impl FakeServer {
         all
     }
 
+    /// How many events of `event_type` were received on all connections (cheap: nothing cloned).
+    pub fn count_received(&self, event_type: &str) -> usize {
+        let conns = self.shared.conns.lock().unwrap();
+        conns
+            .iter()
+            .map(|c| {
+                let state = c.state.lock().unwrap();
+                state
+                    .received
+                    .iter()
+                    .filter(|r| r.event_type == event_type)
+                    .count()
+            })
+            .sum()
+    }
+
     /// Event types received on the newest connection, in order, without the audio appends.
     pub fn received_types(&self) -> Vec<String> {
         self.with_state(None, |s| {

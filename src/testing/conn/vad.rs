@@ -91,9 +91,23 @@ mod tests {
     fn speech_starts_on_voice_and_stops_after_silence() {
         let mut vad = SpeechDetector::new(0.5, 300);
         assert_eq!(vad.feed(&tone(200, 0.0), AudioFormat::Pcm16), None);
-        assert_eq!(vad.feed(&tone(200, 0.3), AudioFormat::Pcm16), Some(Speech::Started));
-        assert_eq!(vad.feed(&tone(200, 0.0), AudioFormat::Pcm16), None, "a pause is not the end");
-        assert_eq!(vad.feed(&tone(200, 0.0), AudioFormat::Pcm16), Some(Speech::Stopped));
-        assert_eq!(vad.feed(&tone(500, 0.001), AudioFormat::Pcm16), None, "faint noise is not speech");
+        assert_eq!(
+            vad.feed(&tone(200, 0.3), AudioFormat::Pcm16),
+            Some(Speech::Started)
+        );
+        assert_eq!(
+            vad.feed(&tone(200, 0.0), AudioFormat::Pcm16),
+            None,
+            "a pause is not the end"
+        );
+        assert_eq!(
+            vad.feed(&tone(200, 0.0), AudioFormat::Pcm16),
+            Some(Speech::Stopped)
+        );
+        assert_eq!(
+            vad.feed(&tone(500, 0.001), AudioFormat::Pcm16),
+            None,
+            "faint noise is not speech"
+        );
     }
 }
