@@ -196,7 +196,7 @@ async fn microphone_audio_reaches_the_server_and_the_turn_is_answered() {
         .start()
         .await;
     let (source, feeder) = ChannelSource::new(AudioFormat::Pcm16, 20, 256).unwrap();
-    let (sink, mut player) = ChannelSink::new(AudioFormat::Pcm16).unwrap();
+    let (sink, player) = ChannelSink::new(AudioFormat::Pcm16).unwrap();
     let agent = Agent::builder()
         .url(server.url())
         .audio_source(source)
