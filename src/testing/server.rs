@@ -364,6 +364,17 @@ impl FakeServer {
         self.command(Command::Raw(frame.into()));
     }
 
+    /// Sends a binary frame (the protocol only uses text frames; clients must reject it).
+    pub fn send_binary(&self, bytes: Vec<u8>) {
+        self.command(Command::Binary(bytes));
+    }
+
+    /// Makes the newest connection go silent without closing: nothing is read or written, not
+    /// even pongs, as when a peer vanishes. [`FakeServer::drop_connection`] ends it.
+    pub fn freeze_connection(&self) {
+        self.command(Command::Freeze);
+    }
+
     /// The user starts speaking: `input_audio_buffer.speech_started`, and under turn detection
     /// with `interrupt_response` the active response is cancelled (`turn_detected`).
     pub fn speech_started(&self) {
@@ -697,7 +708,16 @@ async fn serve(tcp: tokio::net::TcpStream, shared: Arc<Shared>) {
             None => Ok(response),
             Some(fault) => {
                 handshake.status = fault.status;
-                let mut error = ErrorResponse::new(Some(fault.body.clone()));
+                // Like some servers, a 401 quotes the key it was given: clients must not
+                // repeat it (the tests check that they scrub it).
+                let body = match (&handshake.authorization, fault.status) {
+                    (Some(auth), 401) => {
+                        let key = auth.trim_start_matches("Bearer ");
+                        serde_json::json!({"error": {"message": format!("Incorrect API key provided: {key}."), "type": "invalid_request_error", "code": "invalid_api_key"}}).to_string()
+                    }
+                    _ => fault.body.clone(),
+                };
+                let mut error = ErrorResponse::new(Some(body));
                 *error.status_mut() =
                     StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 error.headers_mut().insert(

@@ -43,6 +43,8 @@ pub(crate) enum Command {
     StartResponse(Reply),
     Close(u16, String),
     Drop,
+    Binary(Vec<u8>),
+    Freeze,
 }
 
 /// A response being streamed.
@@ -290,6 +292,26 @@ impl Connection {
                 })
                 .await;
                 Flow::Stop
+            }
+            Command::Binary(bytes) => {
+                if self.ws.send(Message::binary(bytes)).await.is_err() {
+                    return Flow::Stop;
+                }
+                self.shared.record_raw_sent(&self.state, self.id);
+                Flow::Continue
+            }
+            Command::Freeze => {
+                // Neither read nor write (so no pongs either) until told to drop: a peer that
+                // vanished without closing the connection.
+                loop {
+                    match self.commands.recv().await {
+                        Some(Command::Drop) | None => {
+                            let _ = self.ws.get_ref().set_zero_linger();
+                            return Flow::Stop;
+                        }
+                        Some(_) => continue,
+                    }
+                }
             }
             Command::Drop => {
                 // Reset the TCP connection: no close frame, no FIN handshake.
