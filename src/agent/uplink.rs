@@ -57,9 +57,12 @@ impl Uplink {
         };
         let mut lost_bytes = 0usize;
         let mut reported_ms = 0u64;
+        // One waiter for the whole run, not a fresh registration per frame.
+        let cancelled = self.cancel.clone().cancelled_owned();
+        tokio::pin!(cancelled);
         loop {
             let frame = tokio::select! {
-                _ = self.cancel.cancelled() => return,
+                _ = &mut cancelled => return,
                 // A new connection: send what was held without waiting for the next frame.
                 Ok(()) = self.sender.changed() => {
                     let sender = self.sender.borrow_and_update().clone();

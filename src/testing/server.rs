@@ -32,6 +32,12 @@ pub(crate) struct ConnState {
     pub(crate) truncations: Vec<(String, u64)>,
     pub(crate) audio_bytes_sent: HashMap<String, usize>,
     pub(crate) responses_done: usize,
+    /// When the first `function_call_arguments.done` not yet answered by a `response.create`
+    /// was sent.
+    pub(crate) call_sent_at: Option<Duration>,
+    pub(crate) round_trips: Vec<Duration>,
+    pub(crate) calls_sent: usize,
+    pub(crate) outputs_received: usize,
 }
 
 struct ConnSlot {
@@ -58,6 +64,7 @@ pub(crate) struct Shared {
     pub(crate) keep_input_audio: bool,
     pub(crate) detect_speech: bool,
     record_payloads: bool,
+    record_events: bool,
     initial_session: SessionConfig,
     conns: Mutex<Vec<ConnSlot>>,
     script: Mutex<Script>,
@@ -75,22 +82,40 @@ impl Shared {
         event: Option<&ClientEvent>,
         raw: &str,
     ) {
-        let record = Received {
-            at: self.started.elapsed(),
-            connection,
-            event_type: event_type.to_owned(),
-            event: if self.record_payloads {
-                event.cloned()
-            } else {
-                None
-            },
-            raw: if self.record_payloads {
-                raw.to_owned()
-            } else {
-                String::new()
-            },
-        };
-        state.lock().unwrap().received.push(record);
+        let at = self.started.elapsed();
+        let mut state = state.lock().unwrap();
+        match event {
+            Some(ClientEvent::ResponseCreate(_)) => {
+                // A tool round trip ends with the response.create that follows the outputs.
+                if let Some(sent) = state.call_sent_at.take() {
+                    state.round_trips.push(at - sent);
+                }
+            }
+            Some(ClientEvent::ConversationItemCreate(create))
+                if matches!(create.item, Item::FunctionCallOutput(_)) =>
+            {
+                state.outputs_received += 1;
+            }
+            _ => {}
+        }
+        if self.record_events {
+            state.received.push(Received {
+                at,
+                connection,
+                event_type: event_type.to_owned(),
+                event: if self.record_payloads {
+                    event.cloned()
+                } else {
+                    None
+                },
+                raw: if self.record_payloads {
+                    raw.to_owned()
+                } else {
+                    String::new()
+                },
+            });
+        }
+        drop(state);
         self.changed.notify_waiters();
     }
 
@@ -101,15 +126,21 @@ impl Shared {
         event_type: &str,
         event: ServerEvent,
     ) {
-        let keep =
-            self.record_payloads || !matches!(event, ServerEvent::ResponseOutputAudioDelta(_));
-        let record = Sent {
-            at: self.started.elapsed(),
-            connection,
-            event_type: event_type.to_owned(),
-            event: keep.then_some(event),
-        };
-        state.lock().unwrap().sent.push(record);
+        let at = self.started.elapsed();
+        let mut state = state.lock().unwrap();
+        if matches!(event, ServerEvent::ResponseFunctionCallArgumentsDone(_)) {
+            state.calls_sent += 1;
+            state.call_sent_at.get_or_insert(at);
+        }
+        if self.record_events {
+            state.sent.push(Sent {
+                at,
+                connection,
+                event_type: event_type.to_owned(),
+                event: self.record_payloads.then_some(event),
+            });
+        }
+        drop(state);
         self.changed.notify_waiters();
     }
 
@@ -155,6 +186,7 @@ pub struct FakeServerBuilder {
     record_payloads: bool,
     keep_input_audio: bool,
     detect_speech: bool,
+    record_events: bool,
     session: SessionConfig,
 }
 
@@ -181,6 +213,14 @@ impl FakeServerBuilder {
     /// off to keep the server lean; event types and timestamps are always kept.
     pub fn record_payloads(mut self, record: bool) -> Self {
         self.record_payloads = record;
+        self
+    }
+
+    /// Whether to log events at all (default true). Load tests with thousands of sessions turn
+    /// it off; counters and tool round-trip times ([`FakeServer::tool_round_trips`]) are
+    /// always kept.
+    pub fn record_events(mut self, record: bool) -> Self {
+        self.record_events = record;
         self
     }
 
@@ -218,6 +258,7 @@ impl FakeServerBuilder {
             changed: Notify::new(),
             keep_input_audio: self.keep_input_audio,
             detect_speech: self.detect_speech,
+            record_events: self.record_events,
             record_payloads: self.record_payloads,
             initial_session: self.session,
             conns: Mutex::new(Vec::new()),
@@ -276,6 +317,7 @@ impl FakeServer {
             record_payloads: true,
             keep_input_audio: true,
             detect_speech: false,
+            record_events: true,
             session: default_session(),
         }
     }
@@ -467,6 +509,25 @@ impl FakeServer {
             .collect();
         all.sort_by_key(|s| s.at);
         all
+    }
+
+    /// Tool round trips on every connection: from the first `function_call_arguments.done` of a
+    /// response to the next `response.create` received.
+    pub fn tool_round_trips(&self) -> Vec<Duration> {
+        let conns = self.shared.conns.lock().unwrap();
+        conns
+            .iter()
+            .flat_map(|c| c.state.lock().unwrap().round_trips.clone())
+            .collect()
+    }
+
+    /// Function calls sent and `function_call_output` items received, summed over connections.
+    pub fn call_counts(&self) -> (usize, usize) {
+        let conns = self.shared.conns.lock().unwrap();
+        conns.iter().fold((0, 0), |(calls, outputs), c| {
+            let state = c.state.lock().unwrap();
+            (calls + state.calls_sent, outputs + state.outputs_received)
+        })
     }
 
     /// How many events of `event_type` were received on all connections (cheap: nothing cloned).

@@ -289,7 +289,10 @@ pub async fn connect_with_recorder(
         headers.insert(name, value);
     }
 
+    // 128 KiB read buffers (the default) would be most of a session's memory; events are small
+    // and large audio deltas just take a few reads.
     let config = WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
         .max_message_size(Some(options.max_frame_bytes))
         .max_frame_size(Some(options.max_frame_bytes));
     let connector = Connector::Rustls(super::tls::client_config());
@@ -374,10 +377,12 @@ async fn write_loop(
     let period = keepalive.unwrap_or(Duration::from_secs(3600));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let cancelled = cancel.clone().cancelled_owned();
+    tokio::pin!(cancelled);
     loop {
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => break,
+            _ = &mut cancelled => break,
             next = rx.recv() => {
                 let Some(first) = next else {
                     // Every sender is gone: say goodbye properly.
@@ -444,10 +449,12 @@ async fn read_loop(
         reason: "the connection was dropped without a close frame".into(),
         clean: false,
     };
+    let cancelled = cancel.clone().cancelled_owned();
+    tokio::pin!(cancelled);
     loop {
         let message = tokio::select! {
             biased;
-            _ = cancel.cancelled() => {
+            _ = &mut cancelled => {
                 if close.code.is_none() {
                     close.reason = "the connection was closed (keepalive timeout or local shutdown)".into();
                 }
