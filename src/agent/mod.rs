@@ -8,6 +8,11 @@
 //! output is posted as soon as its tool finishes, and one `response.create` follows when the
 //! response that asked is done and all of its calls are answered — decided in one place, never
 //! while another response is active.
+//!
+//! A tool is polled once right where its call arrives, so a quick tool's output goes out without
+//! a task switch; anything that waits continues on its own task. The code a tool runs before its
+//! first `.await` therefore runs on the agent loop: keep it short, and put blocking work in
+//! `tokio::task::spawn_blocking`.
 
 mod builder;
 mod calls;

@@ -480,3 +480,43 @@ async fn barge_in_keeps_or_cancels_tools() {
     assert!(server.unanswered_calls().is_empty());
     agent.stop().await;
 }
+
+/// The beta dialect: the call's name comes from the item (beta `arguments.done` has none), the
+/// output goes back, and the follow-up response happens, all in beta event names.
+#[tokio::test]
+async fn beta_dialect_tool_round_trip() {
+    let server = FakeServer::builder()
+        .reply(Reply::new().and_call_with_id("call_b1", "get_weather", json!({"city": "Rome"})))
+        .reply(Reply::text("Sunny in Rome."))
+        .start()
+        .await;
+    let mut agent = start(&server, |b| {
+        b.dialect(realtime_agent::protocol::Dialect::Beta)
+            .tool(weather())
+    })
+    .await;
+    assert_eq!(server.dialect(), realtime_agent::protocol::Dialect::Beta);
+    agent.handle.send_text("Weather in Rome?").await.unwrap();
+    let seen = until_idle(&mut agent.events).await;
+    assert_eq!(
+        outputs(&server),
+        [(
+            "call_b1".to_owned(),
+            r#"{"city":"Rome","temperature":18,"unit":"C"}"#.to_owned()
+        )]
+    );
+    assert!(seen.iter().any(
+        |e| matches!(e, AgentEvent::AssistantMessage { text, .. } if text == "Sunny in Rome.")
+    ));
+    let sent: Vec<String> = server.sent().into_iter().map(|s| s.event_type).collect();
+    assert!(
+        sent.contains(&"response.text.delta".to_owned())
+            && !sent.iter().any(|t| t.starts_with("response.output_text"))
+    );
+    assert!(
+        server.errors_sent().is_empty(),
+        "{:?}",
+        server.errors_sent()
+    );
+    agent.stop().await;
+}
