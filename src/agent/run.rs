@@ -27,7 +27,7 @@ use crate::protocol::{
 use crate::tool::SessionInfo;
 use crate::transport::{
     CloseInfo, ConnectError, Connection, ConnectionGuard, EventSender, EventStream, Incoming,
-    connect_with_recorder,
+    close_parts, connect_with_recorder,
 };
 
 /// The largest tool output sent to the model; longer ones are cut (a tool's output can be
@@ -894,19 +894,7 @@ impl Loop {
         self.calls.shutdown(self.settings.tool_shutdown_grace).await;
         if let Some(live) = self.live.take() {
             let _ = self.sender_watch.send(None);
-            live.sender.close().await;
-            let Live {
-                mut events, guard, ..
-            } = live;
-            let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                while let Some(incoming) = events.recv().await {
-                    if matches!(incoming, Incoming::Closed(_)) {
-                        break;
-                    }
-                }
-            })
-            .await;
-            guard.shutdown().await;
+            close_parts(&live.sender, live.events, live.guard).await;
         }
         if let Some(plan) = self.reconnect.take() {
             if let Some(task) = plan.task {

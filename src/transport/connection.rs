@@ -225,19 +225,24 @@ impl Connection {
 
     /// Closes the connection cleanly and waits for the I/O tasks to end.
     pub async fn close(self) {
-        self.sender.close().await;
-        let (_, mut events, guard) = self.into_parts();
-        // Drain until the reader reports the close, bounded in case the peer never answers.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            while let Some(incoming) = events.recv().await {
-                if matches!(incoming, Incoming::Closed(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
-        guard.shutdown().await;
+        let (sender, events, guard) = self.into_parts();
+        close_parts(&sender, events, guard).await;
     }
+}
+
+/// Closes a connection given as its parts: a close frame after what is queued, then waits (at
+/// most 2 s, in case the peer never answers) for the close to come back, then ends the tasks.
+pub async fn close_parts(sender: &EventSender, mut events: EventStream, guard: ConnectionGuard) {
+    sender.close().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(incoming) = events.recv().await {
+            if matches!(incoming, Incoming::Closed(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    guard.shutdown().await;
 }
 
 /// Opens a Realtime WebSocket session.

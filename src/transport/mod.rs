@@ -11,8 +11,8 @@ mod recorder;
 pub mod tls;
 
 pub use connection::{
-    CloseInfo, Connection, ConnectionGuard, EventSender, EventStream, Incoming, connect,
-    connect_with_recorder,
+    CloseInfo, Connection, ConnectionGuard, EventSender, EventStream, Incoming, close_parts,
+    connect, connect_with_recorder,
 };
 pub use error::{ConnectError, SendError};
 pub use options::{
