@@ -1,0 +1,323 @@
+//! Reacting to what happens: server events, finished tools, commands from the handle,
+//! barge-in.
+
+use super::*;
+
+impl Loop {
+    pub(super) async fn on_finished(&mut self, mut finished: Finished) {
+        cap_output(&mut finished.output);
+        let output = Item::function_call_output(&finished.call_id, &finished.output);
+        self.post(ClientEvent::item_create(output)).await;
+        if let Some(posted) = self.calls.posted(&finished) {
+            self.tool_calls += 1;
+            if posted.batch_ready {
+                self.gate.want(Want::ToolOutputs);
+            }
+            self.bus.emit(posted.event);
+        }
+    }
+
+    pub(super) fn start_call(
+        &mut self,
+        response_id: &str,
+        call_id: &str,
+        name: &str,
+        arguments: &str,
+    ) {
+        let events = self.calls.start(response_id, call_id, name, arguments);
+        if !events.is_empty() {
+            self.idle_reported = false;
+            self.history.function_call(call_id, name, arguments);
+        }
+        for event in events {
+            self.bus.emit(event);
+        }
+    }
+
+    pub(super) async fn on_event(&mut self, event: ServerEvent) {
+        match event {
+            ServerEvent::SessionCreated(e) => {
+                if let Some(id) = e.session.id() {
+                    self.calls.set_session_id(id);
+                }
+            }
+            ServerEvent::SessionUpdated(e) if !self.ready => {
+                self.ready = true;
+                self.bus.emit(AgentEvent::Ready {
+                    session_id: e.session.id().map(str::to_owned),
+                });
+            }
+            ServerEvent::Error(e) => {
+                let code = e.error.code.clone();
+                let ours = self
+                    .gate
+                    .on_error(e.error.event_id.as_deref(), code.as_deref());
+                let benign = code.as_deref().is_some_and(|c| BENIGN_ERRORS.contains(&c))
+                    || (ours
+                        && code.as_deref() == Some("conversation_already_has_active_response"));
+                if benign {
+                    tracing::debug!(error = %e.error, "benign race");
+                } else {
+                    tracing::warn!(error = %e.error, "server error");
+                    self.bus.emit(AgentEvent::ServerError(e.error));
+                }
+            }
+            ServerEvent::SpeechStarted(_) => {
+                self.user_speaking = true;
+                self.idle_reported = false;
+                self.bus.emit(AgentEvent::UserSpeechStarted);
+                let server_cancels = self
+                    .session
+                    .effective_turn_detection()
+                    .is_some_and(|t| t.interrupts_responses());
+                self.interrupt(server_cancels).await;
+            }
+            ServerEvent::SpeechStopped(_) => {
+                self.user_speaking = false;
+                self.bus.emit(AgentEvent::UserSpeechStopped);
+            }
+            ServerEvent::InputAudioBufferTimeoutTriggered(_) => {
+                self.user_speaking = false;
+            }
+            ServerEvent::InputTranscriptionDelta(e) => {
+                self.bus.emit(AgentEvent::UserTranscriptDelta {
+                    item_id: e.item_id,
+                    delta: e.delta,
+                });
+            }
+            ServerEvent::InputTranscriptionCompleted(e) => {
+                self.history.user_text(&e.transcript);
+                self.bus.emit(AgentEvent::UserTranscript {
+                    item_id: e.item_id,
+                    text: e.transcript,
+                });
+            }
+            ServerEvent::ResponseCreated(e) => {
+                let id = e.response.id.clone().unwrap_or_default();
+                self.gate.on_created(&id);
+                self.idle_reported = false;
+            }
+            ServerEvent::ResponseOutputItemAdded(e) => {
+                if let Item::FunctionCall(call) = &e.item {
+                    if let Some(item_id) = &call.id {
+                        self.call_names.insert(item_id.clone(), call.name.clone());
+                    }
+                }
+                if let Some(id) = e.item.id() {
+                    self.response_items
+                        .entry(e.response_id.clone())
+                        .or_default()
+                        .push(id.to_owned());
+                }
+            }
+            ServerEvent::ResponseFunctionCallArgumentsDone(e) => {
+                let name = e
+                    .name
+                    .clone()
+                    .or_else(|| self.call_names.get(&e.item_id).cloned())
+                    .unwrap_or_default();
+                self.start_call(&e.response_id, &e.call_id, &name, &e.arguments);
+            }
+            ServerEvent::ResponseOutputItemDone(e) => match &e.item {
+                Item::FunctionCall(call) => {
+                    self.start_call(&e.response_id, &call.call_id, &call.name, &call.arguments);
+                }
+                Item::Message(message) => {
+                    let id = message.id.clone().unwrap_or_default();
+                    let text = match self.heard.remove(&id) {
+                        Some(heard) => heard,
+                        None => message
+                            .content
+                            .iter()
+                            .filter_map(|p| p.words())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    };
+                    self.history.assistant_text(&text, self.dialect);
+                }
+                _ => {}
+            },
+            ServerEvent::ResponseOutputTextDelta(e)
+            | ServerEvent::ResponseOutputAudioTranscriptDelta(e) => {
+                if self.speech.is_muted(&e.response_id) {
+                    return;
+                }
+                self.speech.transcript(&e.item_id, &e.delta);
+                self.bus.emit(AgentEvent::AssistantDelta {
+                    response_id: e.response_id,
+                    item_id: e.item_id,
+                    delta: e.delta,
+                });
+            }
+            ServerEvent::ResponseOutputTextDone(e) => {
+                self.bus.emit(AgentEvent::AssistantMessage {
+                    response_id: e.response_id,
+                    item_id: e.item_id,
+                    text: e.text,
+                });
+            }
+            ServerEvent::ResponseOutputAudioTranscriptDone(e) => {
+                let text = self.heard.get(&e.item_id).cloned().unwrap_or(e.transcript);
+                self.bus.emit(AgentEvent::AssistantMessage {
+                    response_id: e.response_id,
+                    item_id: e.item_id,
+                    text,
+                });
+            }
+            ServerEvent::ResponseOutputAudioDelta(e) => self.on_audio(e),
+            ServerEvent::ResponseOutputAudioDone(e) => {
+                if let Some(sink) = &mut self.sink {
+                    if let Err(error) = sink.finish_item(&e.item_id) {
+                        self.bus.emit(AgentEvent::AudioError(error.to_string()));
+                    }
+                }
+            }
+            ServerEvent::ResponseDone(e) => {
+                let id = e.response.id.clone().unwrap_or_default();
+                self.gate.on_done(&id);
+                if let Some(usage) = &e.response.usage {
+                    self.usage.add(usage);
+                }
+                if self.calls.response_done(&id) {
+                    self.gate.want(Want::ToolOutputs);
+                }
+                if let Some(items) = self.response_items.remove(&id) {
+                    self.speech.response_done(&items);
+                    for item in &items {
+                        self.call_names.remove(item);
+                    }
+                }
+                self.bus.emit(AgentEvent::ResponseDone {
+                    response_id: id,
+                    status: e.response.status.clone().unwrap_or_default(),
+                    usage: e.response.usage.clone().map(Box::new),
+                });
+                self.maybe_rotate();
+            }
+            ServerEvent::RateLimitsUpdated(e) => {
+                // An exhausted limit: no new response until it resets (the server would refuse).
+                for limit in e.rate_limits.iter().filter(|l| l.remaining == 0) {
+                    let wait = Duration::from_secs_f64(limit.reset_seconds.clamp(0.0, 3600.0));
+                    tracing::warn!(limit = %limit.name, ?wait, "rate limit exhausted; holding responses");
+                    self.gate.hold_until(Instant::now() + wait);
+                }
+            }
+            ServerEvent::Unknown(unknown) => {
+                tracing::debug!(event_type = %unknown.event_type, "unknown server event");
+                self.bus.emit(AgentEvent::UnknownEvent(unknown));
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_audio(&mut self, delta: crate::protocol::ContentDelta) {
+        if self.speech.is_muted(&delta.response_id) {
+            return;
+        }
+        let audio = match base64::engine::general_purpose::STANDARD.decode(delta.delta.as_bytes()) {
+            Ok(audio) => audio,
+            Err(error) => {
+                self.bus.emit(AgentEvent::MalformedFrame {
+                    error: format!("audio delta is not valid base64: {error}"),
+                });
+                return;
+            }
+        };
+        self.speech.received(&delta.item_id, audio.len());
+        if let Some(sink) = &mut self.sink {
+            if let Err(error) = sink.play(&delta.item_id, &audio) {
+                self.bus.emit(AgentEvent::AudioError(error.to_string()));
+            }
+        }
+        if self.settings.emit_audio_events && self.bus.has_subscribers() {
+            self.bus.emit(AgentEvent::AssistantAudio {
+                response_id: delta.response_id,
+                item_id: delta.item_id,
+                audio: audio.into(),
+            });
+        }
+    }
+
+    /// Barge-in (the user spoke) or an interrupt through the handle.
+    pub(super) async fn interrupt(&mut self, server_cancels: bool) {
+        let active = self.gate.active().map(str::to_owned);
+        let sink = self.sink.as_deref_mut();
+        if let Some(cut) = self
+            .speech
+            .interrupt(sink, self.output_format, active.as_deref())
+        {
+            self.send(ClientEvent::truncate(&cut.item_id, 0, cut.audio_end_ms))
+                .await;
+            self.heard
+                .insert(cut.item_id.clone(), cut.heard_text.clone());
+            self.bus.emit(AgentEvent::Interrupted {
+                item_id: cut.item_id,
+                played_ms: cut.audio_end_ms,
+                heard_text: cut.heard_text,
+            });
+        }
+        if active.is_some() && !server_cancels {
+            self.send(ClientEvent::response_cancel()).await;
+        }
+        self.calls.interrupt();
+        self.gate.forget();
+    }
+
+    pub(super) async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Text(text) => {
+                self.idle_reported = false;
+                self.post(ClientEvent::item_create(Item::user_text(text)))
+                    .await;
+                self.gate.want(Want::UserTurn);
+            }
+            Command::Audio(audio) => {
+                if let Some(live) = &self.live {
+                    let _ = live.sender.send_audio(&audio).await;
+                }
+            }
+            Command::Commit | Command::SourceEnded => {
+                let manual = self.session.effective_turn_detection().is_none();
+                if matches!(command, Command::Commit) || manual {
+                    self.idle_reported = false;
+                    self.send(ClientEvent::commit()).await;
+                    self.gate.want(Want::UserTurn);
+                }
+            }
+            Command::Respond(options) => {
+                self.idle_reported = false;
+                self.next_options = options.map(|o| *o);
+                self.gate.want(Want::Requested);
+            }
+            Command::Interrupt => self.interrupt(false).await,
+            Command::Decide {
+                call_id,
+                approve,
+                reason,
+            } => {
+                let decision = if approve {
+                    Decision::Approve
+                } else {
+                    Decision::Reject(reason)
+                };
+                if !self.calls.decide(&call_id, decision) {
+                    tracing::warn!(call_id, "no tool call is waiting for approval with this id");
+                }
+            }
+            Command::UpdateSession(update) => {
+                let mut update = *update;
+                if self.dialect == Dialect::Ga && update.kind.is_none() {
+                    update.kind = Some(SessionKind::Realtime);
+                }
+                self.session.merge(&update);
+                if let Some(format) = update.output_audio_format {
+                    self.output_format = format;
+                }
+                self.send(ClientEvent::session_update(update)).await;
+            }
+            Command::Raw(event) => {
+                self.send(*event).await;
+            }
+        }
+    }
+}

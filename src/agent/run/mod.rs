@@ -1,0 +1,462 @@
+//! The agent loop: one task that owns the session state and reacts to the server, the tools,
+//! the handle and the clock.
+
+mod dispatch;
+mod link;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::SessionSummary;
+use super::builder::Settings;
+use super::calls::{Calls, Decision, Finished};
+use super::event::{AgentEvent, AgentState, EventBus};
+use super::gate::{ResponseGate, Want};
+use super::handle::Command;
+use super::history::History;
+use super::speech::Speech;
+use super::uplink::Uplink;
+use super::usage::UsageTotals;
+use crate::audio::{AudioSink, AudioSource};
+use crate::protocol::{
+    AudioFormat, ClientEvent, Dialect, Item, ResponseCreate, ResponseOptions, ServerEvent,
+    SessionConfig, SessionKind,
+};
+use crate::tool::SessionInfo;
+use crate::transport::{
+    CloseInfo, ConnectError, Connection, ConnectionGuard, EventSender, EventStream, Incoming,
+    close_parts, connect_with_recorder,
+};
+
+/// The largest tool output sent to the model; longer ones are cut (a tool's output can be
+/// anything, and the whole conversation is input on every turn).
+const MAX_TOOL_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// Cuts `output` to [`MAX_TOOL_OUTPUT_BYTES`] at a character boundary, saying so.
+fn cap_output(output: &mut String) {
+    if output.len() <= MAX_TOOL_OUTPUT_BYTES {
+        return;
+    }
+    let total = output.len();
+    let mut end = MAX_TOOL_OUTPUT_BYTES;
+    while !output.is_char_boundary(end) {
+        end -= 1;
+    }
+    output.truncate(end);
+    output.push_str(&format!(
+        "\n[output cut: {total} bytes, the first {end} shown]"
+    ));
+}
+
+/// Error codes that are benign races (the protocol notes say to swallow them).
+const BENIGN_ERRORS: &[&str] = &[
+    "response_cancel_not_active",
+    "item_truncate_invalid_item_id",
+];
+
+/// An agent that has been built but not started.
+pub(crate) struct Runtime {
+    settings: Settings,
+    bus: EventBus,
+    commands: mpsc::Receiver<Command>,
+    commands_tx: mpsc::Sender<Command>,
+    shutdown: CancellationToken,
+    source: Option<Box<dyn AudioSource>>,
+    sink: Option<Box<dyn AudioSink>>,
+}
+
+struct Live {
+    sender: EventSender,
+    events: EventStream,
+    guard: ConnectionGuard,
+    opened: Instant,
+}
+
+struct Reconnect {
+    attempt: u32,
+    at: tokio::time::Instant,
+    task: Option<JoinHandle<Result<Connection, ConnectError>>>,
+    /// A planned rotation (session time limit) keeps the old connection until the new is up.
+    rotation: bool,
+}
+
+// A step lives for one loop iteration; boxing the common `Incoming` would cost an allocation
+// per server event.
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    Shutdown,
+    Finished(Finished),
+    Incoming(Option<Incoming>),
+    Command(Option<Command>),
+    ReconnectDue,
+    Connected(Result<Connection, ConnectError>),
+    Tick,
+}
+
+struct Loop {
+    settings: Settings,
+    bus: EventBus,
+    commands: mpsc::Receiver<Command>,
+    shutdown: CancellationToken,
+    sink: Option<Box<dyn AudioSink>>,
+    dialect: Dialect,
+    session: SessionConfig,
+    output_format: AudioFormat,
+    live: Option<Live>,
+    sender_watch: watch::Sender<Option<EventSender>>,
+    gate: ResponseGate,
+    calls: Calls,
+    speech: Speech,
+    history: History,
+    usage: UsageTotals,
+    state: AgentState,
+    ready: bool,
+    user_speaking: bool,
+    idle_reported: bool,
+    outbox: VecDeque<ClientEvent>,
+    next_options: Option<ResponseOptions>,
+    call_names: HashMap<String, String>,
+    response_items: HashMap<String, Vec<String>>,
+    heard: HashMap<String, String>,
+    reconnect: Option<Reconnect>,
+    tool_calls: u64,
+    started: Instant,
+}
+
+impl Runtime {
+    pub(crate) fn new(
+        settings: Settings,
+        bus: EventBus,
+        commands: mpsc::Receiver<Command>,
+        commands_tx: mpsc::Sender<Command>,
+        shutdown: CancellationToken,
+        source: Option<Box<dyn AudioSource>>,
+        sink: Option<Box<dyn AudioSink>>,
+    ) -> Self {
+        Runtime {
+            settings,
+            bus,
+            commands,
+            commands_tx,
+            shutdown,
+            source,
+            sink,
+        }
+    }
+
+    pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
+        let Runtime {
+            settings,
+            bus,
+            commands,
+            commands_tx,
+            shutdown,
+            source,
+            sink,
+        } = self;
+        let dialect = settings.connect.dialect;
+        let mut session = settings.session.clone();
+        session.tools = Some(settings.tools.definitions());
+        if !settings.tools.is_empty() || session.tool_choice.is_none() {
+            session.tool_choice = Some(settings.tools.tool_choice().clone());
+        }
+        if dialect == Dialect::Ga && session.kind.is_none() {
+            session.kind = Some(SessionKind::Realtime);
+        }
+        let info = SessionInfo::new(settings.connect.model.clone(), dialect);
+        let (sender_watch, sender_rx) = watch::channel(None);
+        let uplink_cancel = shutdown.child_token();
+        let mut state = Loop {
+            calls: Calls::new(settings.tools.clone(), info),
+            history: History::new(settings.history_budget_chars),
+            output_format: session.output_audio_format.unwrap_or_default(),
+            settings,
+            bus,
+            commands,
+            shutdown,
+            sink,
+            dialect,
+            session: session.clone(),
+            live: None,
+            sender_watch,
+            gate: ResponseGate::default(),
+            speech: Speech::default(),
+            usage: UsageTotals::default(),
+            state: AgentState::Connecting,
+            ready: false,
+            user_speaking: false,
+            idle_reported: true,
+            outbox: VecDeque::new(),
+            next_options: None,
+            call_names: HashMap::new(),
+            response_items: HashMap::new(),
+            heard: HashMap::new(),
+            reconnect: None,
+            tool_calls: 0,
+            started: Instant::now(),
+        };
+        state.bus.emit(AgentEvent::State(AgentState::Connecting));
+
+        // The first connection: a refused key or a wrong URL is the caller's to fix, so it
+        // fails the run rather than retrying.
+        let connection = tokio::select! {
+            _ = state.shutdown.cancelled() => {
+                state.bus.emit(AgentEvent::Closed { reason: "shut down before connecting".into() });
+                state.bus.close();
+                return Ok(state.summary());
+            }
+            connection = connect_with_recorder(&state.settings.connect, state.settings.recorder.clone()) => connection,
+        };
+        let connection = match connection {
+            Ok(connection) => connection,
+            Err(error) => {
+                state.bus.emit(AgentEvent::Closed {
+                    reason: error.to_string(),
+                });
+                state.bus.close();
+                return Err(crate::Error::Connect(error));
+            }
+        };
+        state.install(connection, false).await;
+
+        let uplink = source.map(|source| {
+            tokio::spawn(
+                Uplink {
+                    source,
+                    sender: sender_rx,
+                    commands: commands_tx,
+                    bus: state.bus.clone(),
+                    cancel: uplink_cancel.clone(),
+                    format: session.input_audio_format.unwrap_or_default(),
+                    hold_ms: state.settings.input_buffer_ms,
+                }
+                .run(),
+            )
+        });
+
+        let outcome = state.run_loop().await;
+
+        uplink_cancel.cancel();
+        if let Some(uplink) = uplink {
+            let _ = uplink.await;
+        }
+        state.finish(&outcome).await;
+        outcome.map(|()| state.summary())
+    }
+}
+
+async fn recv_live(live: &mut Option<Live>) -> Option<Incoming> {
+    match live {
+        Some(live) => live.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn reconnect_step(reconnect: &mut Option<Reconnect>) -> Step {
+    let Some(plan) = reconnect else {
+        return std::future::pending().await;
+    };
+    match &mut plan.task {
+        None => {
+            tokio::time::sleep_until(plan.at).await;
+            Step::ReconnectDue
+        }
+        Some(task) => match task.await {
+            Ok(result) => Step::Connected(result),
+            Err(_) => Step::Connected(Err(ConnectError::Other {
+                host: String::new(),
+                reason: "the connection attempt was aborted".into(),
+            })),
+        },
+    }
+}
+
+impl Loop {
+    async fn run_loop(&mut self) -> Result<(), crate::Error> {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // Kept across iterations: registering a fresh waiter every time costs a lock each.
+        let shutdown = self.shutdown.clone().cancelled_owned();
+        tokio::pin!(shutdown);
+        loop {
+            let watching_playback =
+                self.state == AgentState::Speaking || !self.idle_reported || self.gate.held();
+            let step = tokio::select! {
+                biased;
+                _ = &mut shutdown => Step::Shutdown,
+                finished = self.calls.next_finished() => Step::Finished(finished),
+                incoming = recv_live(&mut self.live) => Step::Incoming(incoming),
+                command = self.commands.recv() => Step::Command(command),
+                step = reconnect_step(&mut self.reconnect) => step,
+                _ = tick.tick(), if watching_playback => Step::Tick,
+            };
+            match step {
+                Step::Shutdown => return Ok(()),
+                Step::Finished(finished) => self.on_finished(finished).await,
+                Step::Incoming(incoming) => {
+                    self.on_incoming(incoming).await?;
+                    // Take whatever else has arrived in the same burst before looking around
+                    // again: one wake-up for a burst of events, not one per event.
+                    for _ in 0..64 {
+                        let Some(next) = self.live.as_mut().and_then(|l| l.events.try_recv())
+                        else {
+                            break;
+                        };
+                        self.on_incoming(Some(next)).await?;
+                    }
+                }
+                Step::Command(Some(command)) => self.on_command(command).await,
+                // Every handle is gone and nothing can drive the agent: end.
+                Step::Command(None) => return Ok(()),
+                Step::ReconnectDue => self.start_reconnect(),
+                Step::Connected(result) => self.on_reconnected(result).await?,
+                Step::Tick => {}
+            }
+            self.pump().await;
+            self.refresh_state();
+        }
+    }
+
+    async fn on_incoming(&mut self, incoming: Option<Incoming>) -> Result<(), crate::Error> {
+        match incoming {
+            Some(Incoming::Event(event)) => self.on_event(event).await,
+            Some(Incoming::Malformed { error, frame }) => {
+                tracing::warn!(%error, frame, "skipped a malformed frame");
+                self.bus.emit(AgentEvent::MalformedFrame {
+                    error: error.to_string(),
+                });
+            }
+            Some(Incoming::Closed(info)) => self.on_closed(info)?,
+            None => self.on_closed(CloseInfo {
+                code: None,
+                reason: "the connection ended".into(),
+                clean: false,
+            })?,
+        }
+        Ok(())
+    }
+
+    fn summary(&self) -> SessionSummary {
+        SessionSummary {
+            usage: self.usage,
+            tool_calls: self.tool_calls,
+            duration: self.started.elapsed(),
+        }
+    }
+
+    /// Sends `event` on the live connection; `None` when there is none (or it just closed).
+    async fn send(&mut self, event: ClientEvent) -> Option<String> {
+        let live = self.live.as_ref()?;
+        live.sender.send(event).await.ok()
+    }
+
+    /// Sends `event`, or keeps it for the next connection: for what must not be lost.
+    async fn post(&mut self, event: ClientEvent) {
+        if self.live.is_some() && self.send(event.clone()).await.is_some() {
+            self.remember(&event);
+        } else {
+            self.outbox.push_back(event);
+        }
+    }
+
+    /// Keeps a conversation item we sent for replay. Only items that went out are kept: what
+    /// waits in the outbox is sent (and then kept) after the replay, never twice.
+    fn remember(&mut self, event: &ClientEvent) {
+        let ClientEvent::ConversationItemCreate(create) = event else {
+            return;
+        };
+        match &create.item {
+            Item::FunctionCallOutput(output) => self
+                .history
+                .function_output(&output.call_id, &output.output),
+            Item::Message(message) => {
+                for part in &message.content {
+                    if let Some(text) = part.words() {
+                        self.history.user_text(text);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends `response.create` if one is wanted and allowed (the gate decides).
+    async fn pump(&mut self) {
+        if self.live.is_none() {
+            return;
+        }
+        let Some(want) = self.gate.ready() else {
+            return;
+        };
+        let options = self.next_options.take();
+        let event = ClientEvent::ResponseCreate(ResponseCreate {
+            response: options.map(Box::new),
+            ..ResponseCreate::default()
+        });
+        match self.send(event).await {
+            Some(event_id) => self.gate.sent(event_id, want),
+            None => self.gate.want(want),
+        }
+    }
+
+    fn refresh_state(&mut self) {
+        let playing = self.sink.as_ref().is_some_and(|s| s.is_playing());
+        let state = if self.live.is_none() {
+            AgentState::Connecting
+        } else if self.user_speaking {
+            AgentState::UserSpeaking
+        } else if playing {
+            AgentState::Speaking
+        } else if self.calls.any_running() {
+            AgentState::RunningTools
+        } else if self.gate.busy() {
+            AgentState::Thinking
+        } else {
+            AgentState::Listening
+        };
+        if state != self.state {
+            self.state = state;
+            self.bus.emit(AgentEvent::State(state));
+        }
+        if !self.idle_reported
+            && state == AgentState::Listening
+            && !self.gate.busy()
+            && !self.gate.is_wanted()
+        {
+            self.idle_reported = true;
+            self.bus.emit(AgentEvent::Idle);
+        }
+    }
+
+    async fn finish(&mut self, outcome: &Result<(), crate::Error>) {
+        self.calls.shutdown(self.settings.tool_shutdown_grace).await;
+        if let Some(live) = self.live.take() {
+            let _ = self.sender_watch.send(None);
+            close_parts(&live.sender, live.events, live.guard).await;
+        }
+        if let Some(plan) = self.reconnect.take() {
+            if let Some(task) = plan.task {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+        if let Some(sink) = &mut self.sink {
+            if let Err(error) = sink.close() {
+                self.bus.emit(AgentEvent::AudioError(error.to_string()));
+            }
+        }
+        self.state = AgentState::Closed;
+        self.bus.emit(AgentEvent::State(AgentState::Closed));
+        let reason = match outcome {
+            Ok(()) => "shut down".to_owned(),
+            Err(error) => error.to_string(),
+        };
+        self.bus.emit(AgentEvent::Closed { reason });
+        self.bus.close();
+    }
+}
