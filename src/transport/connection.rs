@@ -4,21 +4,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{AuthStyle, ConnectError, ConnectOptions, Direction, Recorder, SendError};
+use super::handshake::handshake_error;
+use super::io::{read_loop, write_loop};
+use super::{AuthStyle, ConnectError, ConnectOptions, Recorder, SendError};
 use crate::protocol::{ClientEvent, DecodeError, Dialect, ServerEvent, encode_audio_append};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How many frames may wait for the writer task before senders wait (or `try_send` fails).
 const OUTGOING_CAPACITY: usize = 512;
@@ -55,7 +57,7 @@ pub enum Incoming {
     Closed(CloseInfo),
 }
 
-enum Outgoing {
+pub(super) enum Outgoing {
     Frame(String),
     Close { code: u16, reason: String },
 }
@@ -367,308 +369,5 @@ fn spawn_io(
             cancel,
             tasks: vec![writer, reader],
         },
-    }
-}
-
-async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<Socket, Message>,
-    mut rx: mpsc::Receiver<Outgoing>,
-    cancel: CancellationToken,
-    recorder: Option<Arc<dyn Recorder>>,
-    keepalive: Option<Duration>,
-    started: Instant,
-    last_seen: Arc<AtomicU64>,
-) {
-    let period = keepalive.unwrap_or(Duration::from_secs(3600));
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let cancelled = cancel.clone().cancelled_owned();
-    tokio::pin!(cancelled);
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut cancelled => break,
-            next = rx.recv() => {
-                let Some(first) = next else {
-                    // Every sender is gone: say goodbye properly.
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000.into(), reason: "".into() }))).await;
-                    break;
-                };
-                // Feed everything already queued, then flush once: one write for a burst.
-                let mut next = Some(first);
-                let mut closing = None;
-                while let Some(outgoing) = next.take() {
-                    match outgoing {
-                        Outgoing::Frame(frame) => {
-                            if let Some(recorder) = &recorder {
-                                recorder.record(Direction::Sent, &frame);
-                            }
-                            if sink.feed(Message::text(frame)).await.is_err() {
-                                cancel.cancel();
-                                return;
-                            }
-                        }
-                        Outgoing::Close { code, reason } => {
-                            closing = Some(CloseFrame { code: code.into(), reason: reason.into() });
-                            break;
-                        }
-                    }
-                    next = rx.try_recv().ok();
-                }
-                if let Some(frame) = closing {
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    break;
-                }
-                if sink.flush().await.is_err() {
-                    cancel.cancel();
-                    return;
-                }
-            }
-            _ = ping.tick(), if keepalive.is_some() => {
-                let silent_ms = (started.elapsed().as_millis() as u64)
-                    .saturating_sub(last_seen.load(Ordering::Relaxed));
-                if silent_ms > 2 * period.as_millis() as u64 {
-                    tracing::warn!(silent_ms, "no frame or pong from the server; treating the connection as dead");
-                    cancel.cancel();
-                    return;
-                }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    cancel.cancel();
-                    return;
-                }
-            }
-        }
-    }
-}
-
-async fn read_loop(
-    mut stream: futures_util::stream::SplitStream<Socket>,
-    tx: mpsc::Sender<Incoming>,
-    cancel: CancellationToken,
-    recorder: Option<Arc<dyn Recorder>>,
-    started: Instant,
-    last_seen: Arc<AtomicU64>,
-) {
-    let mut close = CloseInfo {
-        code: None,
-        reason: "the connection was dropped without a close frame".into(),
-        clean: false,
-    };
-    let cancelled = cancel.clone().cancelled_owned();
-    tokio::pin!(cancelled);
-    loop {
-        let message = tokio::select! {
-            biased;
-            _ = &mut cancelled => {
-                if close.code.is_none() {
-                    close.reason = "the connection was closed (keepalive timeout or local shutdown)".into();
-                }
-                break;
-            }
-            message = stream.next() => message,
-        };
-        last_seen.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-        let incoming = match message {
-            None => break,
-            Some(Err(err)) => {
-                close.reason = match err {
-                    tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-                        close.reason
-                    }
-                    other => format!("the connection broke: {other}"),
-                };
-                break;
-            }
-            Some(Ok(Message::Text(text))) => {
-                if let Some(recorder) = &recorder {
-                    recorder.record(Direction::Received, &text);
-                }
-                match ServerEvent::from_json(&text) {
-                    Ok(event) => Incoming::Event(event),
-                    Err(error) => Incoming::Malformed {
-                        error,
-                        frame: snippet(&text),
-                    },
-                }
-            }
-            Some(Ok(Message::Binary(bytes))) => Incoming::Malformed {
-                error: DecodeError::Binary(bytes.len()),
-                frame: String::new(),
-            },
-            Some(Ok(Message::Close(frame))) => {
-                close = match frame {
-                    Some(frame) => CloseInfo {
-                        code: Some(frame.code.into()),
-                        reason: frame.reason.to_string(),
-                        clean: true,
-                    },
-                    None => CloseInfo {
-                        code: None,
-                        reason: String::new(),
-                        clean: true,
-                    },
-                };
-                // tungstenite answers the close; keep reading until the stream ends.
-                continue;
-            }
-            Some(Ok(_)) => continue, // ping/pong: tungstenite answers pings itself
-        };
-        if tx.send(incoming).await.is_err() {
-            // Nobody listens any more: stop reading.
-            break;
-        }
-    }
-    cancel.cancel();
-    let _ = tx.send(Incoming::Closed(close)).await;
-}
-
-/// The first part of a frame, for logs (never the whole of a large audio frame).
-fn snippet(text: &str) -> String {
-    const MAX: usize = 200;
-    if text.len() <= MAX {
-        return text.to_owned();
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &text[..end], text.len())
-}
-
-fn handshake_error(
-    err: tungstenite::Error,
-    options: &ConnectOptions,
-    host: &str,
-    addr: &str,
-) -> ConnectError {
-    let scrub = |text: String| match &options.api_key {
-        Some(key) => key.scrub(&text),
-        None => text,
-    };
-    match err {
-        tungstenite::Error::Http(response) => {
-            let status = response.status();
-            let message = response
-                .body()
-                .as_deref()
-                .map(|body| scrub(error_message(body)))
-                .filter(|m| !m.is_empty());
-            match status {
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectError::Unauthorized {
-                    status: status.as_u16(),
-                    message,
-                },
-                StatusCode::NOT_FOUND => ConnectError::NotFound {
-                    model: options.model.clone(),
-                    message,
-                },
-                StatusCode::TOO_MANY_REQUESTS => ConnectError::RateLimited {
-                    retry_after: response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(parse_retry_after),
-                    message,
-                },
-                other => ConnectError::Http {
-                    status: other.as_u16(),
-                    message,
-                },
-            }
-        }
-        tungstenite::Error::Io(io) => io_error(io, host, addr, &scrub),
-        tungstenite::Error::Tls(tls) => ConnectError::Tls {
-            host: host.to_owned(),
-            reason: scrub(tls.to_string()),
-        },
-        other => ConnectError::Other {
-            host: host.to_owned(),
-            reason: scrub(other.to_string()),
-        },
-    }
-}
-
-fn io_error(
-    io: std::io::Error,
-    host: &str,
-    addr: &str,
-    scrub: &dyn Fn(String) -> String,
-) -> ConnectError {
-    use std::io::ErrorKind;
-    let text = io.to_string();
-    match io.kind() {
-        ErrorKind::ConnectionRefused => ConnectError::Refused {
-            addr: addr.to_owned(),
-        },
-        ErrorKind::TimedOut => ConnectError::Timeout {
-            host: host.to_owned(),
-            timeout: Duration::ZERO,
-        },
-        _ if text.contains("failed to lookup address")
-            || text.contains("Name or service not known")
-            || text.contains("nodename nor servname") =>
-        {
-            ConnectError::Dns {
-                host: host.to_owned(),
-                reason: text,
-            }
-        }
-        _ if io
-            .get_ref()
-            .is_some_and(|inner| inner.is::<rustls::Error>()) =>
-        {
-            ConnectError::Tls {
-                host: host.to_owned(),
-                reason: scrub(text),
-            }
-        }
-        _ => ConnectError::Other {
-            host: host.to_owned(),
-            reason: scrub(text),
-        },
-    }
-}
-
-/// The `error.message` of an OpenAI JSON error body, else the body text (shortened).
-fn error_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/error/message")
-                .and_then(|m| m.as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| snippet(text.trim()))
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and treated as unknown).
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_seconds() {
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after("1.5"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-    }
-
-    #[test]
-    fn error_message_prefers_the_json_message() {
-        assert_eq!(
-            error_message(br#"{"error":{"message":"Incorrect API key","code":"invalid_api_key"}}"#),
-            "Incorrect API key"
-        );
-        assert_eq!(error_message(b"plain text"), "plain text");
     }
 }

@@ -6,6 +6,8 @@
 
 mod connection;
 mod error;
+mod handshake;
+mod io;
 mod options;
 mod recorder;
 pub mod tls;
