@@ -13,6 +13,7 @@ mod dialect;
 mod item;
 mod response;
 mod server_event;
+mod server_payloads;
 mod session;
 mod tools;
 mod wire;
