@@ -1,0 +1,157 @@
+//! From `agent.toml` to the session, the connection and the agent builder: the one path that
+//! both the command line and Rust code take.
+
+use super::Config;
+use super::error::{ConfigError, ConfigErrorKind};
+use super::sections::{NoiseReductionChoice, TurnDetectionKind, TurnDetectionSection};
+use crate::ApiKey;
+use crate::agent::{Agent, AgentBuilder};
+use crate::protocol::{
+    Dialect, InputTranscription, NoiseReduction, SemanticVad, ServerVad, SessionConfig,
+    TurnDetection, Voice,
+};
+use crate::tool::{ToolOverrides, ToolRegistry};
+use crate::transport::{ConnectOptions, DEFAULT_MODEL};
+
+/// The variable the API key is read from unless `api_key_env` names another.
+pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
+
+/// The transcription model used unless `[transcription]` names one.
+pub const DEFAULT_TRANSCRIPTION_MODEL: &str = "gpt-4o-mini-transcribe";
+
+impl TurnDetectionSection {
+    /// The session's `turn_detection`: `None` for manual turns.
+    pub fn to_protocol(&self) -> Option<TurnDetection> {
+        match self.kind {
+            TurnDetectionKind::None => None,
+            TurnDetectionKind::ServerVad => Some(TurnDetection::ServerVad(ServerVad {
+                threshold: self.threshold,
+                prefix_padding_ms: self.prefix_padding_ms,
+                silence_duration_ms: self.silence_duration_ms,
+                create_response: self.create_response,
+                interrupt_response: self.interrupt_response,
+                idle_timeout_ms: self.idle_timeout_ms.map(Some),
+                ..ServerVad::default()
+            })),
+            TurnDetectionKind::SemanticVad => Some(TurnDetection::SemanticVad(SemanticVad {
+                eagerness: self.eagerness.map(|e| e.as_str().to_owned()),
+                create_response: self.create_response,
+                interrupt_response: self.interrupt_response,
+                ..SemanticVad::default()
+            })),
+        }
+    }
+}
+
+impl Config {
+    /// The model (`[agent] model`, else `gpt-realtime`).
+    pub fn model(&self) -> &str {
+        self.agent.model.as_deref().unwrap_or(DEFAULT_MODEL)
+    }
+
+    /// The wire dialect (`[agent] api`, else GA).
+    pub fn dialect(&self) -> Dialect {
+        self.agent.api.unwrap_or_default()
+    }
+
+    /// The environment variable that holds the API key.
+    pub fn api_key_env(&self) -> &str {
+        self.agent
+            .api_key_env
+            .as_deref()
+            .unwrap_or(DEFAULT_API_KEY_ENV)
+    }
+
+    /// The API key from the environment, if set.
+    pub fn api_key(&self) -> Option<ApiKey> {
+        ApiKey::from_env(self.api_key_env())
+    }
+
+    /// Where and how to connect (no key: see [`Config::api_key`]).
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            url: self.agent.url.clone(),
+            model: self.model().to_owned(),
+            dialect: self.dialect(),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// The input transcription setting: on with the configured (or default) model unless
+    /// `enabled = false`.
+    pub fn input_transcription(&self) -> Option<InputTranscription> {
+        let t = &self.transcription;
+        if t.enabled == Some(false) {
+            return None;
+        }
+        Some(InputTranscription {
+            model: Some(
+                t.model
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_TRANSCRIPTION_MODEL.to_owned()),
+            ),
+            language: t.language.clone(),
+            prompt: t.prompt.clone(),
+            ..InputTranscription::default()
+        })
+    }
+
+    /// The session configuration (tools come from [`Config::tool_registry`]).
+    pub fn session(&self) -> SessionConfig {
+        let agent = &self.agent;
+        SessionConfig {
+            instructions: agent.instructions.clone(),
+            voice: agent.voice.as_deref().map(Voice::from),
+            speed: agent.speed,
+            output_modalities: agent.output_modalities.clone(),
+            temperature: agent.temperature,
+            max_output_tokens: agent.max_output_tokens,
+            turn_detection: self.turn_detection.as_ref().map(|t| t.to_protocol()),
+            input_transcription: Some(self.input_transcription()),
+            noise_reduction: self.audio.noise_reduction.map(|choice| match choice {
+                NoiseReductionChoice::Off => None,
+                NoiseReductionChoice::NearField => Some(NoiseReduction {
+                    kind: "near_field".into(),
+                    ..NoiseReduction::default()
+                }),
+                NoiseReductionChoice::FarField => Some(NoiseReduction {
+                    kind: "far_field".into(),
+                    ..NoiseReduction::default()
+                }),
+            }),
+            ..SessionConfig::default()
+        }
+    }
+
+    /// The declared tools in a registry, in file order.
+    pub fn tool_registry(&self) -> Result<ToolRegistry, ConfigError> {
+        let mut registry = ToolRegistry::new();
+        for tool in &self.tools {
+            registry
+                .add_shared(tool.tool(), ToolOverrides::default())
+                .map_err(|error| {
+                    ConfigError::at(
+                        self.path.as_deref(),
+                        tool.position(),
+                        Some(format!("tools.{}", tool.name())),
+                        error.to_string(),
+                        ConfigErrorKind::Tool,
+                    )
+                })?;
+        }
+        Ok(registry)
+    }
+
+    /// An agent builder with this file's connection, session and tools, and the API key when
+    /// its variable is set. Add audio, a recorder or more tools, then build.
+    pub fn agent_builder(&self) -> Result<AgentBuilder, ConfigError> {
+        let mut builder = Agent::builder()
+            .connect_options(self.connect_options())
+            .session(self.session())
+            .tools(self.tool_registry()?);
+        if let Some(key) = self.api_key() {
+            builder = builder.api_key(key);
+        }
+        Ok(builder)
+    }
+}
