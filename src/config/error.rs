@@ -62,37 +62,39 @@ pub enum ConfigErrorKind {
 /// `Display` gives one line, `path:line:column: message`; [`ConfigError::render`] adds the
 /// offending line of the file with a caret under the spot. Retrying does not help: fix the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file.
-    pub path: PathBuf,
-    /// Where in it, when known.
-    pub position: Option<Position>,
-    /// The key at fault as a dotted path (`agent.temperature`, `tools[1].args[0]`), when known.
-    pub key: Option<String>,
-    /// What is wrong and how to fix it.
-    pub message: String,
-    /// The kind of problem.
-    pub kind: ConfigErrorKind,
+pub struct ConfigError(Box<Detail>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Detail {
+    path: PathBuf,
+    position: Option<Position>,
+    key: Option<String>,
+    message: String,
+    kind: ConfigErrorKind,
     /// The line of the file at `position`, for [`ConfigError::render`].
     source_line: Option<String>,
 }
 
 impl ConfigError {
+    fn new(detail: Detail) -> ConfigError {
+        ConfigError(Box::new(detail))
+    }
+
     /// An error about the file as a whole (it cannot be read).
     pub(crate) fn read(path: &Path, error: &std::io::Error) -> ConfigError {
-        ConfigError {
+        ConfigError::new(Detail {
             path: path.to_path_buf(),
             position: None,
             key: None,
             message: format!("cannot read the configuration file: {error}"),
             kind: ConfigErrorKind::Read,
             source_line: None,
-        }
+        })
     }
 
     /// The same error without the quoted line (when the line holds a secret).
     pub(crate) fn without_source_line(mut self) -> ConfigError {
-        self.source_line = None;
+        self.0.source_line = None;
         self
     }
 
@@ -104,19 +106,44 @@ impl ConfigError {
         message: impl Into<String>,
         kind: ConfigErrorKind,
     ) -> ConfigError {
-        ConfigError {
+        ConfigError::new(Detail {
             path: path.map_or_else(|| PathBuf::from("agent.toml"), Path::to_path_buf),
             position,
             key,
             message: message.into(),
             kind,
             source_line: None,
-        }
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    /// Where in the file, when known.
+    pub fn position(&self) -> Option<Position> {
+        self.0.position
+    }
+
+    /// The key at fault as a dotted path (`agent.temperature`, `tools[1].args[0]`), when known.
+    pub fn key(&self) -> Option<&str> {
+        self.0.key.as_deref()
+    }
+
+    /// What is wrong and how to fix it.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The kind of problem.
+    pub fn kind(&self) -> &ConfigErrorKind {
+        &self.0.kind
     }
 
     /// The nearest valid key, for an unknown key.
     pub fn suggestion(&self) -> Option<&str> {
-        match &self.kind {
+        match &self.0.kind {
             ConfigErrorKind::UnknownKey { suggestion } => suggestion.as_deref(),
             _ => None,
         }
@@ -125,7 +152,7 @@ impl ConfigError {
     /// The error with the line it points at and a caret under the spot, for a terminal.
     pub fn render(&self) -> String {
         let mut text = self.to_string();
-        if let (Some(position), Some(line)) = (self.position, &self.source_line) {
+        if let (Some(position), Some(line)) = (self.0.position, &self.0.source_line) {
             let number = position.line.to_string();
             let pad = " ".repeat(number.len());
             let caret_pad: String = line
@@ -143,15 +170,16 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if let Some(position) = self.position {
+        let detail = &self.0;
+        write!(f, "{}", detail.path.display())?;
+        if let Some(position) = detail.position {
             write!(f, ":{position}")?;
         }
         f.write_str(": ")?;
-        if let Some(key) = &self.key {
+        if let Some(key) = &detail.key {
             write!(f, "`{key}`: ")?;
         }
-        f.write_str(&self.message)
+        f.write_str(&detail.message)
     }
 }
 
@@ -176,14 +204,14 @@ impl Source<'_> {
         let position = span.map(|span| Position::of_offset(self.text, span.start));
         let source_line =
             position.and_then(|p| self.text.lines().nth(p.line - 1).map(str::to_owned));
-        ConfigError {
+        ConfigError::new(Detail {
             path: self.path.to_path_buf(),
             position,
             key: key.filter(|k| !k.is_empty()),
             message: message.into(),
             kind,
             source_line,
-        }
+        })
     }
 
     /// A value error at `span`.
@@ -202,7 +230,7 @@ impl Source<'_> {
     }
 
     /// A TOML deserialization error, whose span points into this file, at `prefix` + its path.
-    pub(crate) fn from_toml(
+    pub(crate) fn toml_error(
         &self,
         prefix: &str,
         error: serde_path_to_error::Error<toml::de::Error>,

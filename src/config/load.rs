@@ -59,7 +59,7 @@ fn deserialize<T: DeserializeOwned>(
     value: &Spanned<DeValue<'_>>,
 ) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(ValueDeserializer::from(value.clone()))
-        .map_err(|error| source.from_toml(path, error))
+        .map_err(|error| source.toml_error(path, error))
 }
 
 /// The table `name` of `root`, key-checked and typed; `None` when absent.
@@ -409,9 +409,9 @@ mod tests {
     #[test]
     fn wrong_types_point_at_the_value() {
         let e = error("[agent]\ntemperature = \"warm\"\n");
-        assert_eq!(e.position.map(|p| (p.line, p.column)), Some((2, 15)));
-        assert_eq!(e.key.as_deref(), Some("agent.temperature"));
-        assert!(e.message.contains("expected a number"), "{}", e.message);
+        assert_eq!(e.position().map(|p| (p.line, p.column)), Some((2, 15)));
+        assert_eq!(e.key(), Some("agent.temperature"));
+        assert!(e.message().contains("expected a number"), "{}", e.message());
     }
 
     #[test]
@@ -436,7 +436,7 @@ mod tests {
     #[test]
     fn keys_in_files_are_refused() {
         let e = error("[agent]\napi_key_env = \"sk-abc123\"\n");
-        assert!(e.message.contains("looks like an API key"), "{e}");
+        assert!(e.message().contains("looks like an API key"), "{e}");
         assert!(!e.render().contains("sk-abc123"), "{}", e.render());
     }
 }

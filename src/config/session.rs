@@ -1,9 +1,9 @@
 //! From `agent.toml` to the session, the connection and the agent builder: the one path that
 //! both the command line and Rust code take.
 
-use super::Config;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::sections::{NoiseReductionChoice, TurnDetectionKind, TurnDetectionSection};
+use super::{Config, ConfigTool};
 use crate::ApiKey;
 use crate::agent::{Agent, AgentBuilder};
 use crate::protocol::{
@@ -125,6 +125,12 @@ impl Config {
 
     /// The declared tools in a registry, in file order.
     pub fn tool_registry(&self) -> Result<ToolRegistry, ConfigError> {
+        self.tool_registry_with(&ToolRegistry::new())
+    }
+
+    /// The declared tools in file order, then the tools of `rust` (registered in code, e.g. by
+    /// a custom command line), with their options.
+    pub fn tool_registry_with(&self, rust: &ToolRegistry) -> Result<ToolRegistry, ConfigError> {
         let mut registry = ToolRegistry::new();
         for tool in &self.tools {
             registry
@@ -139,16 +145,47 @@ impl Config {
                     )
                 })?;
         }
+        for registered in rust.iter() {
+            let options = registered.options();
+            let overrides = ToolOverrides {
+                timeout: Some(options.timeout),
+                on_interrupt: Some(options.on_interrupt),
+                requires_approval: Some(options.requires_approval),
+            };
+            if let Err(error) = registry.add_shared(registered.tool().clone(), overrides) {
+                let declared = self.tools.iter().find(|t| t.name() == registered.name());
+                let message = match declared {
+                    Some(_) => format!(
+                        "a tool named {:?} is declared here and also registered in Rust; rename \
+                         one of them",
+                        registered.name()
+                    ),
+                    None => error.to_string(),
+                };
+                return Err(ConfigError::at(
+                    self.path.as_deref(),
+                    declared.and_then(ConfigTool::position),
+                    Some(format!("tools.{}", registered.name())),
+                    message,
+                    ConfigErrorKind::Tool,
+                ));
+            }
+        }
         Ok(registry)
     }
 
     /// An agent builder with this file's connection, session and tools, and the API key when
     /// its variable is set. Add audio, a recorder or more tools, then build.
     pub fn agent_builder(&self) -> Result<AgentBuilder, ConfigError> {
+        self.agent_builder_with(&ToolRegistry::new())
+    }
+
+    /// [`Config::agent_builder`] with the tools of `rust` after the declared ones.
+    pub fn agent_builder_with(&self, rust: &ToolRegistry) -> Result<AgentBuilder, ConfigError> {
         let mut builder = Agent::builder()
             .connect_options(self.connect_options())
             .session(self.session())
-            .tools(self.tool_registry()?);
+            .tools(self.tool_registry_with(rust)?);
         if let Some(key) = self.api_key() {
             builder = builder.api_key(key);
         }

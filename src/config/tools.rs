@@ -176,7 +176,7 @@ fn deserialize<T: serde::de::DeserializeOwned>(
     value: Spanned<DeValue<'_>>,
 ) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(ValueDeserializer::from(value))
-        .map_err(|error| source.from_toml(path, error))
+        .map_err(|error| source.toml_error(path, error))
 }
 
 /// A [`SpecError`] placed on its key inside the tool's table.

@@ -98,10 +98,13 @@ fn decide(request: &ResponseRequest<'_>) -> Decision {
         })
         .collect();
     let Some(text) = latest_user_words(conversation) else {
+        let heard = match request.committed_audio_ms {
+            0 => "your audio".to_owned(),
+            ms => format!("{:.1} seconds of audio", ms as f64 / 1000.0),
+        };
         return Decision::Say(format!(
-            "(simulated model) I received {:.1} seconds of audio, but a simulation cannot \
-             understand speech. Run agent --sim --text and type, for example, {}.",
-            request.committed_audio_ms as f64 / 1000.0,
+            "(simulated model) I received {heard}, but a simulation cannot understand speech. \
+             Run agent --sim --text and type, for example, {}.",
             example(&tools)
         ));
     };
