@@ -58,6 +58,8 @@ pub(crate) struct Driver {
     queued: VecDeque<String>,
     awaiting_reply: bool,
     stdin_closed: bool,
+    /// Whether a person types on stdin (then the text mode shows a prompt).
+    interactive: bool,
     stopping: bool,
     upload_noted: bool,
     user_transcript_seen: bool,
@@ -82,6 +84,7 @@ impl Driver {
             queued: VecDeque::new(),
             awaiting_reply: false,
             stdin_closed: false,
+            interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
             stopping: false,
             upload_noted: false,
             user_transcript_seen: false,
@@ -174,8 +177,17 @@ impl Driver {
             _ => {}
         }
         self.renderer.event(&event);
-        if let AgentEvent::Idle = event {
-            self.on_idle().await;
+        match event {
+            AgentEvent::Idle => self.on_idle().await,
+            AgentEvent::Ready { .. } => self.prompt(),
+            _ => {}
+        }
+    }
+
+    /// In an interactive text conversation, shows that a message can be typed.
+    fn prompt(&mut self) {
+        if self.interactive && matches!(self.mode, Mode::Text) && !self.awaiting_reply {
+            self.renderer.prompt();
         }
     }
 
@@ -187,6 +199,8 @@ impl Driver {
                     self.send(next).await;
                 } else if self.stdin_closed {
                     self.stop();
+                } else {
+                    self.prompt();
                 }
             }
             Mode::File(progress) => {

@@ -222,7 +222,7 @@ impl Renderer {
             self.clear_status();
             let resumed = self.streamed.contains(item_id);
             let label = self.paint(speaker.color(), speaker.label());
-            let _ = write!(self.out, "{label}{}", if resumed { "… " } else { "" });
+            let _ = write!(self.out, "{label}{}", if resumed { "…" } else { "" });
             self.open = Some((speaker, item_id.to_owned()));
         }
         self.streamed.insert(item_id.to_owned());
@@ -280,6 +280,15 @@ impl Renderer {
     pub(crate) fn error(&mut self, text: &str) {
         let text = self.paint(RED, &format!("error: {text}"));
         self.line_err(&text);
+    }
+
+    /// Invites the next message in an interactive text conversation.
+    pub(crate) fn prompt(&mut self) {
+        self.close_line();
+        self.clear_status();
+        let prompt = self.paint(CYAN, "> ");
+        let _ = write!(self.err, "{prompt}");
+        self.flush();
     }
 
     /// Asks whether a tool may run. `answer` is shown when it was already given (piped input).
@@ -467,7 +476,7 @@ mod tests {
         });
         assert_eq!(
             out.text(),
-            "you: what \nassistant: Let\nyou: … time\nassistant: … me see.\n  \
+            "you: what \nassistant: Let\nyou: …time\nassistant: … me see.\n  \
              → calc {\"x\": 1}\n  ← calc: 42 (12 ms)\n  ✗ calc timed out (5.0 s): calc did not \
              finish within 5s\n"
         );

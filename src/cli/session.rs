@@ -110,6 +110,8 @@ pub(crate) fn builder(context: &Context) -> Result<AgentBuilder, Failure> {
             });
         }
         None => {
+            // A URL that cannot work is the first thing to fix.
+            config.connect_options().request_url()?;
             let url = resolve_url(config.agent.url.as_deref());
             if config.api_key().is_none() && !is_loopback(&url) {
                 return Err(missing_key(config.api_key_env()));

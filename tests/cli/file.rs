@@ -168,7 +168,7 @@ async fn file_mode_writes_the_servers_audio_to_a_wav() {
     let assistant: String = lines
         .iter()
         .filter_map(|l| l.strip_prefix("assistant: "))
-        .map(|l| l.strip_prefix("… ").unwrap_or(l))
+        .map(|l| l.strip_prefix('…').unwrap_or(l))
         .collect();
     assert_eq!(assistant, "It is sunny in Paris.", "{}", run.stdout);
     assert!(
