@@ -26,6 +26,7 @@ pub(crate) enum Mode {
     File(FileProgress),
     /// Microphone and speaker until Ctrl-C; typed lines are sent as messages, or with
     /// push-to-talk each Enter starts or ends a turn.
+    #[cfg_attr(not(feature = "audio"), allow(dead_code))]
     Voice { push_to_talk: Option<PushToTalk> },
 }
 

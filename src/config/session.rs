@@ -192,3 +192,88 @@ impl Config {
         Ok(builder)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tool::{BoxError, tool_fn_without_context};
+    use serde_json::json;
+    use std::path::Path;
+
+    #[test]
+    fn the_file_becomes_the_session_sent() {
+        let config = Config::parse(
+            r#"
+[agent]
+api = "beta"
+voice = "cedar"
+instructions = "Be brief."
+output_modalities = ["text"]
+temperature = 0.7
+
+[turn_detection]
+type = "semantic_vad"
+eagerness = "low"
+interrupt_response = false
+
+[transcription]
+model = "whisper-1"
+language = "fr"
+
+[audio]
+noise_reduction = "far_field"
+"#,
+            Path::new("agent.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.dialect(), Dialect::Beta);
+        assert_eq!(
+            config.session().to_wire(Dialect::Beta),
+            json!({
+                "modalities": ["text"],
+                "voice": "cedar",
+                "input_audio_transcription": {"model": "whisper-1", "language": "fr"},
+                "input_audio_noise_reduction": {"type": "far_field"},
+                "turn_detection": {"type": "semantic_vad", "eagerness": "low", "interrupt_response": false},
+                "temperature": 0.7,
+                "instructions": "Be brief."
+            })
+        );
+        let off = Config::parse(
+            "[transcription]\nenabled = false\n[turn_detection]\ntype = \"none\"\n",
+            Path::new("agent.toml"),
+        )
+        .unwrap()
+        .session();
+        assert_eq!(off.input_transcription, Some(None));
+        assert_eq!(off.turn_detection, Some(None));
+    }
+
+    #[test]
+    fn rust_tools_follow_declared_ones_and_may_not_share_a_name() {
+        let config = Config::parse(
+            "[[tools]]\nkind = \"command\"\nname = \"clock\"\nprogram = \"date\"\n",
+            Path::new("agent.toml"),
+        )
+        .unwrap();
+        let mut rust = ToolRegistry::new();
+        rust.add(tool_fn_without_context("dice", "Rolls", |_: ()| async {
+            Ok::<_, BoxError>(4)
+        }))
+        .unwrap();
+        let registry = config.tool_registry_with(&rust).unwrap();
+        assert_eq!(registry.names(), ["clock", "dice"]);
+        let mut clash = ToolRegistry::new();
+        clash
+            .add(tool_fn_without_context("clock", "Another", |_: ()| async {
+                Ok::<_, BoxError>(0)
+            }))
+            .unwrap();
+        let error = config.tool_registry_with(&clash).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "agent.toml:3:8: `tools.clock`: a tool named \"clock\" is declared here and also \
+             registered in Rust; rename one of them"
+        );
+    }
+}

@@ -55,7 +55,7 @@ impl ConfigTool {
         }
     }
 
-    /// Where its `[[tools]]` entry is in the file.
+    /// Where its name (or its `[[tools]]` entry) is in the file.
     pub fn position(&self) -> Option<Position> {
         self.position
     }
@@ -109,7 +109,11 @@ fn load_one(
     path: &str,
     base_dir: &Path,
 ) -> Result<ConfigTool, ConfigError> {
-    let position = Some(Position::of_offset(source.text, span.start));
+    // Later problems with the tool (a name clash) point at its name.
+    let at = table
+        .get("name")
+        .map_or(span.start, |name| name.span().start);
+    let position = Some(Position::of_offset(source.text, at));
     let Some(kind_value) = table.get("kind") else {
         return Err(source.invalid(
             Some(span),

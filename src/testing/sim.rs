@@ -18,6 +18,7 @@
 //! # });
 //! ```
 
+mod arguments;
 mod words;
 
 use std::time::Duration;
@@ -26,7 +27,8 @@ use serde_json::Value;
 
 use super::script::{Reply, Responder, ResponseRequest};
 use crate::protocol::{FunctionDefinition, Item, Role, ToolDefinition};
-use words::{Arguments, Message};
+use arguments::Arguments;
+use words::Message;
 
 /// Pause between streamed words by default, so that answers appear as a model's do.
 const DEFAULT_PACE: Duration = Duration::from_millis(20);
@@ -112,7 +114,7 @@ fn decide(request: &ResponseRequest<'_>) -> Decision {
     let Some((tool, triggers)) = words::best_tool(&message, &tools) else {
         return Decision::Say(no_tool_named(&text, &tools));
     };
-    match words::arguments(&message, &tool.parameters, &triggers) {
+    match arguments::arguments(&message, &tool.parameters, &triggers) {
         Arguments::Complete(arguments) => Decision::Call {
             name: tool.name.clone(),
             arguments,

@@ -200,3 +200,50 @@ async fn file_mode_writes_the_servers_audio_to_a_wav() {
         );
     }
 }
+
+/// `--sim --input` with a prompt that names a tool: the simulated model calls it, speaks the
+/// result, and the spoken answer is written as a WAV.
+#[tokio::test]
+async fn sim_answers_a_file_and_calls_the_tool_its_prompt_names() {
+    let scratch = Scratch::new();
+    let input = speech_wav(&scratch, "Please tell me the time.");
+    let config = super::support::package_dir().join("agent.toml");
+    let run = scratch
+        .run(
+            &[
+                "--sim",
+                "--config",
+                config.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                "answer.wav",
+                "--prompt",
+                "what time is it",
+            ],
+            "",
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .starts_with("  → time_and_date {}\n  ← time_and_date: "),
+        "{}",
+        run.stdout
+    );
+    let assistant: String = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("assistant: "))
+        .map(|l| l.strip_prefix('…').unwrap_or(l))
+        .collect();
+    assert!(
+        assistant.starts_with("time_and_date says: "),
+        "{}",
+        run.stdout
+    );
+    let reader = hound::WavReader::open(scratch.path("answer.wav")).expect("a valid WAV");
+    assert_eq!(reader.spec().sample_rate, 24_000);
+    assert!(reader.duration() > 24_000, "the answer was spoken");
+}

@@ -252,3 +252,94 @@ async fn ctrl_c_ends_the_session_cleanly() {
         "{stderr}"
     );
 }
+
+/// The summary sums every `response.done` usage by type and prices it with `[prices."model"]`
+/// from agent.toml; a model without a price says how to add one.
+#[tokio::test]
+async fn usage_is_summed_and_priced_from_agent_toml() {
+    use realtime_agent::agent::{Prices, UsageTotals};
+    use realtime_agent::protocol::ServerEvent;
+
+    let scratch = Scratch::new();
+    let config = scratch.config(
+        "[agent]\nmodel = \"house-model\"\n\n[prices.\"house-model\"]\ntext_in = 10.0\n\
+         cached_text_in = 1.0\ntext_out = 30.0\naudio_in = 50.0\ncached_audio_in = 2.0\n\
+         audio_out = 90.0\n",
+    );
+    let server = FakeServer::builder()
+        .reply(Reply::text("First answer, with a few words in it."))
+        .reply(Reply::text("Second."))
+        .start()
+        .await;
+    let url = server.url();
+    let run = scratch
+        .run(
+            &[
+                "--text",
+                "--url",
+                &url,
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            "one\ntwo\n",
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let mut totals = UsageTotals::default();
+    for sent in server.sent() {
+        if let Some(ServerEvent::ResponseDone(done)) = sent.event {
+            totals.add(
+                done.response
+                    .usage
+                    .as_ref()
+                    .expect("the fake reports usage"),
+            );
+        }
+    }
+    assert_eq!(totals.responses, 2);
+    let prices = Prices {
+        text_in: 10.0,
+        cached_text_in: 1.0,
+        text_out: 30.0,
+        audio_in: 50.0,
+        cached_audio_in: 2.0,
+        audio_out: 90.0,
+    };
+    let expected = format!(
+        "tokens:  input text {} (cached {}), audio {} (cached {}); output text {}, audio {}\n\
+         cost:    ${:.4} at the agent.toml prices for house-model\n",
+        totals.text_in,
+        totals.cached_text_in,
+        totals.audio_in,
+        totals.cached_audio_in,
+        totals.text_out,
+        totals.audio_out,
+        totals.cost(&prices)
+    );
+    assert!(
+        run.stderr.ends_with(&expected),
+        "{}\nexpected:\n{expected}",
+        run.stderr
+    );
+
+    // Another model, no price: the summary says so and how to set one.
+    let server = FakeServer::start().await;
+    let url = server.url();
+    let run = scratch
+        .run(
+            &["--text", "--url", &url, "--model", "mystery-model"],
+            "hi\n",
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "cost:    unknown: no price is known for model `mystery-model`. Add it to agent.toml \
+             (USD per million tokens):\n         [prices.\"mystery-model\"]\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}

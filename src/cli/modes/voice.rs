@@ -131,7 +131,7 @@ pub(crate) async fn run(context: Context, push_to_talk: bool) -> Result<(), Fail
     let _ = (context, push_to_talk);
     Err(Failure::new(
         super::super::exit::ExitCode::AudioDevice,
-        "this agent was built without audio support (the `audio` feature): use --text for a \
-         text-only session, or --input FILE.wav to send a recording",
+        "this agent was built without audio support (the `audio` feature): use `--text` for a \
+         text-only session, or `--input FILE.wav` to send a recording",
     ))
 }
