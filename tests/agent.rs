@@ -2,6 +2,7 @@
 //! response gate, barge-in, approval, shutdown.
 
 mod agent {
+    mod audio;
     mod support;
     mod tools;
     mod turns;

@@ -28,6 +28,8 @@ struct InFlight {
 
 #[derive(Debug, Default)]
 pub(crate) struct ResponseGate {
+    /// Rate limited: no request before this instant.
+    held_until: Option<std::time::Instant>,
     active: Option<String>,
     in_flight: Vec<InFlight>,
     wanted: Option<Want>,
@@ -45,6 +47,25 @@ impl ResponseGate {
     /// Drops a wanted response that has not been sent (the user took the turn).
     pub(crate) fn forget(&mut self) {
         self.wanted = None;
+    }
+
+    /// Holds requests until `until` (a rate limit is exhausted until it resets).
+    pub(crate) fn hold_until(&mut self, until: std::time::Instant) {
+        if self.held_until.is_none_or(|current| current < until) {
+            self.held_until = Some(until);
+        }
+    }
+
+    /// Whether requests are held back by a rate limit right now.
+    pub(crate) fn held(&mut self) -> bool {
+        match self.held_until {
+            Some(until) if std::time::Instant::now() < until => true,
+            Some(_) => {
+                self.held_until = None;
+                false
+            }
+            None => false,
+        }
     }
 
     /// Whether a response is wanted but not yet sent.
@@ -65,7 +86,7 @@ impl ResponseGate {
     /// If a response is wanted and may be sent now, takes the want: the caller sends
     /// `response.create` and reports its event id with [`ResponseGate::sent`].
     pub(crate) fn ready(&mut self) -> Option<Want> {
-        if self.busy() {
+        if self.busy() || self.held() {
             return None;
         }
         self.wanted.take()
@@ -157,6 +178,16 @@ mod tests {
         assert_eq!(gate.ready(), None, "still active");
         gate.on_done("resp_vad");
         assert_eq!(gate.ready(), Some(Want::ToolOutputs));
+    }
+
+    #[test]
+    fn a_rate_limit_holds_requests_until_it_resets() {
+        let mut gate = ResponseGate::default();
+        gate.hold_until(std::time::Instant::now() + std::time::Duration::from_millis(30));
+        gate.want(Want::UserTurn);
+        assert_eq!(gate.ready(), None);
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        assert_eq!(gate.ready(), Some(Want::UserTurn));
     }
 
     #[test]

@@ -30,6 +30,26 @@ use crate::transport::{
     connect_with_recorder,
 };
 
+/// The largest tool output sent to the model; longer ones are cut (a tool's output can be
+/// anything, and the whole conversation is input on every turn).
+const MAX_TOOL_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// Cuts `output` to [`MAX_TOOL_OUTPUT_BYTES`] at a character boundary, saying so.
+fn cap_output(output: &mut String) {
+    if output.len() <= MAX_TOOL_OUTPUT_BYTES {
+        return;
+    }
+    let total = output.len();
+    let mut end = MAX_TOOL_OUTPUT_BYTES;
+    while !output.is_char_boundary(end) {
+        end -= 1;
+    }
+    output.truncate(end);
+    output.push_str(&format!(
+        "\n[output cut: {total} bytes, the first {end} shown]"
+    ));
+}
+
 /// Error codes that are benign races (the protocol notes say to swallow them).
 const BENIGN_ERRORS: &[&str] = &[
     "response_cancel_not_active",
@@ -261,7 +281,8 @@ impl Loop {
         let shutdown = self.shutdown.clone().cancelled_owned();
         tokio::pin!(shutdown);
         loop {
-            let watching_playback = self.state == AgentState::Speaking || !self.idle_reported;
+            let watching_playback =
+                self.state == AgentState::Speaking || !self.idle_reported || self.gate.held();
             let step = tokio::select! {
                 biased;
                 _ = &mut shutdown => Step::Shutdown,
@@ -333,8 +354,31 @@ impl Loop {
 
     /// Sends `event`, or keeps it for the next connection: for what must not be lost.
     async fn post(&mut self, event: ClientEvent) {
-        if self.live.is_none() || self.send(event.clone()).await.is_none() {
+        if self.live.is_some() && self.send(event.clone()).await.is_some() {
+            self.remember(&event);
+        } else {
             self.outbox.push_back(event);
+        }
+    }
+
+    /// Keeps a conversation item we sent for replay. Only items that went out are kept: what
+    /// waits in the outbox is sent (and then kept) after the replay, never twice.
+    fn remember(&mut self, event: &ClientEvent) {
+        let ClientEvent::ConversationItemCreate(create) = event else {
+            return;
+        };
+        match &create.item {
+            Item::FunctionCallOutput(output) => self
+                .history
+                .function_output(&output.call_id, &output.output),
+            Item::Message(message) => {
+                for part in &message.content {
+                    if let Some(text) = part.words() {
+                        self.history.user_text(text);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
@@ -358,6 +402,7 @@ impl Loop {
                 self.outbox.push_front(event);
                 break;
             }
+            self.remember(&event);
         }
         self.gate.reset();
         let _ = self.sender_watch.send(Some(sender.clone()));
@@ -486,11 +531,10 @@ impl Loop {
         self.start_reconnect();
     }
 
-    async fn on_finished(&mut self, finished: Finished) {
+    async fn on_finished(&mut self, mut finished: Finished) {
+        cap_output(&mut finished.output);
         let output = Item::function_call_output(&finished.call_id, &finished.output);
         self.post(ClientEvent::item_create(output)).await;
-        self.history
-            .function_output(&finished.call_id, &finished.output);
         if let Some(posted) = self.calls.posted(&finished) {
             self.tool_calls += 1;
             if posted.batch_ready {
@@ -671,6 +715,14 @@ impl Loop {
                 });
                 self.maybe_rotate();
             }
+            ServerEvent::RateLimitsUpdated(e) => {
+                // An exhausted limit: no new response until it resets (the server would refuse).
+                for limit in e.rate_limits.iter().filter(|l| l.remaining == 0) {
+                    let wait = Duration::from_secs_f64(limit.reset_seconds.clamp(0.0, 3600.0));
+                    tracing::warn!(limit = %limit.name, ?wait, "rate limit exhausted; holding responses");
+                    self.gate.hold_until(Instant::now() + wait);
+                }
+            }
             ServerEvent::Unknown(unknown) => {
                 tracing::debug!(event_type = %unknown.event_type, "unknown server event");
                 self.bus.emit(AgentEvent::UnknownEvent(unknown));
@@ -736,7 +788,6 @@ impl Loop {
         match command {
             Command::Text(text) => {
                 self.idle_reported = false;
-                self.history.user_text(&text);
                 self.post(ClientEvent::item_create(Item::user_text(text)))
                     .await;
                 self.gate.want(Want::UserTurn);

@@ -60,6 +60,14 @@ impl Uplink {
         loop {
             let frame = tokio::select! {
                 _ = self.cancel.cancelled() => return,
+                // A new connection: send what was held without waiting for the next frame.
+                Ok(()) = self.sender.changed() => {
+                    let sender = self.sender.borrow_and_update().clone();
+                    if let Some(sender) = sender {
+                        flush_held(&mut held, &sender).await;
+                    }
+                    continue;
+                }
                 frame = self.source.next_frame() => frame,
             };
             let frame = match frame {
@@ -77,13 +85,7 @@ impl Uplink {
             let sender = self.sender.borrow().clone();
             match sender {
                 Some(sender) => {
-                    while let Some(old) = held.frames.pop_front() {
-                        held.bytes -= old.len();
-                        if sender.send_audio(&old).await.is_err() {
-                            held.frames.push_front(old);
-                            break;
-                        }
-                    }
+                    flush_held(&mut held, &sender).await;
                     match sender.try_send_audio(&frame) {
                         Ok(()) => {}
                         Err(SendError::Full) => {
@@ -106,6 +108,17 @@ impl Uplink {
                 self.bus.emit(AgentEvent::InputAudioDropped { total_ms });
             }
         }
+    }
+}
+
+/// Sends the held frames, oldest first; what cannot be sent stays held.
+async fn flush_held(held: &mut Held, sender: &EventSender) {
+    while let Some(old) = held.frames.pop_front() {
+        if sender.send_audio(&old).await.is_err() {
+            held.frames.push_front(old);
+            return;
+        }
+        held.bytes -= old.len();
     }
 }
 

@@ -56,6 +56,7 @@ pub(crate) struct Shared {
     started: Instant,
     pub(crate) changed: Notify,
     pub(crate) keep_input_audio: bool,
+    pub(crate) detect_speech: bool,
     record_payloads: bool,
     initial_session: SessionConfig,
     conns: Mutex<Vec<ConnSlot>>,
@@ -153,6 +154,7 @@ pub struct FakeServerBuilder {
     responder: Option<Box<dyn Responder>>,
     record_payloads: bool,
     keep_input_audio: bool,
+    detect_speech: bool,
     session: SessionConfig,
 }
 
@@ -188,6 +190,15 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Whether the server listens to appended audio and detects speech by its level, sending
+    /// `speech_started`/`speech_stopped` and (with `create_response`) starting responses, as the
+    /// API's server VAD does (default off: tests usually script VAD events with
+    /// [`FakeServer::speech_started`]). Used by `agent --sim` in voice mode.
+    pub fn detect_speech(mut self, detect: bool) -> Self {
+        self.detect_speech = detect;
+        self
+    }
+
     /// The session configuration a new connection starts with (as in `session.created`).
     pub fn initial_session(mut self, session: SessionConfig) -> Self {
         self.session = session;
@@ -206,6 +217,7 @@ impl FakeServerBuilder {
             started: Instant::now(),
             changed: Notify::new(),
             keep_input_audio: self.keep_input_audio,
+            detect_speech: self.detect_speech,
             record_payloads: self.record_payloads,
             initial_session: self.session,
             conns: Mutex::new(Vec::new()),
@@ -263,6 +275,7 @@ impl FakeServer {
             responder: None,
             record_payloads: true,
             keep_input_audio: true,
+            detect_speech: false,
             session: default_session(),
         }
     }
@@ -349,6 +362,17 @@ impl FakeServer {
     /// Sends a raw text frame, e.g. malformed JSON.
     pub fn send_raw(&self, frame: impl Into<String>) {
         self.command(Command::Raw(frame.into()));
+    }
+
+    /// Sends a binary frame (the protocol only uses text frames; clients must reject it).
+    pub fn send_binary(&self, bytes: Vec<u8>) {
+        self.command(Command::Binary(bytes));
+    }
+
+    /// Makes the newest connection go silent without closing: nothing is read or written, not
+    /// even pongs, as when a peer vanishes. [`FakeServer::drop_connection`] ends it.
+    pub fn freeze_connection(&self) {
+        self.command(Command::Freeze);
     }
 
     /// The user starts speaking: `input_audio_buffer.speech_started`, and under turn detection
@@ -443,6 +467,22 @@ impl FakeServer {
             .collect();
         all.sort_by_key(|s| s.at);
         all
+    }
+
+    /// How many events of `event_type` were received on all connections (cheap: nothing cloned).
+    pub fn count_received(&self, event_type: &str) -> usize {
+        let conns = self.shared.conns.lock().unwrap();
+        conns
+            .iter()
+            .map(|c| {
+                let state = c.state.lock().unwrap();
+                state
+                    .received
+                    .iter()
+                    .filter(|r| r.event_type == event_type)
+                    .count()
+            })
+            .sum()
     }
 
     /// Event types received on the newest connection, in order, without the audio appends.
@@ -668,7 +708,16 @@ async fn serve(tcp: tokio::net::TcpStream, shared: Arc<Shared>) {
             None => Ok(response),
             Some(fault) => {
                 handshake.status = fault.status;
-                let mut error = ErrorResponse::new(Some(fault.body.clone()));
+                // Like some servers, a 401 quotes the key it was given: clients must not
+                // repeat it (the tests check that they scrub it).
+                let body = match (&handshake.authorization, fault.status) {
+                    (Some(auth), 401) => {
+                        let key = auth.trim_start_matches("Bearer ");
+                        serde_json::json!({"error": {"message": format!("Incorrect API key provided: {key}."), "type": "invalid_request_error", "code": "invalid_api_key"}}).to_string()
+                    }
+                    _ => fault.body.clone(),
+                };
+                let mut error = ErrorResponse::new(Some(body));
                 *error.status_mut() =
                     StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 error.headers_mut().insert(

@@ -299,16 +299,23 @@ pub async fn connect_with_recorder(
         true,
         Some(connector),
     );
-    let (socket, _response) = match tokio::time::timeout(options.connect_timeout, handshake).await {
-        Err(_) => {
-            return Err(ConnectError::Timeout {
-                host,
-                timeout: options.connect_timeout,
-            });
-        }
-        Ok(Err(err)) => return Err(handshake_error(err, options, &host, &addr)),
+    tracing::debug!(url = %url, dialect = %options.dialect, "connecting");
+    let outcome = tokio::time::timeout(options.connect_timeout, handshake).await;
+    let (socket, _response) = match outcome {
         Ok(Ok(ok)) => ok,
+        failed => {
+            let error = match failed {
+                Ok(Err(err)) => handshake_error(err, options, &host, &addr),
+                _ => ConnectError::Timeout {
+                    host,
+                    timeout: options.connect_timeout,
+                },
+            };
+            tracing::warn!(%error, "handshake failed");
+            return Err(error);
+        }
     };
+    tracing::debug!(url = %url, "connected");
     Ok(spawn_io(socket, options, recorder))
 }
 

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by several test binaries; each uses a part
 //! Shared helpers: start an agent against a fake server and read its events.
 
 use std::time::Duration;

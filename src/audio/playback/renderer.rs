@@ -41,9 +41,11 @@ impl PlaybackRenderer {
         self.shared.render_rate
     }
 
-    /// Frames waiting in the ring, including any a stop has yet to drop.
+    /// Frames waiting to be played; frames a stop flushed do not count, though the ring only
+    /// drops them on the next render (the producer cannot touch the consumer's end).
     pub fn queued(&self) -> usize {
-        self.ring.slots()
+        let flushed = self.shared.flush_to().saturating_sub(self.position) as usize;
+        self.ring.slots().saturating_sub(flushed)
     }
 
     /// Fills `out` with the next frames and silence after them; returns how many were audio.

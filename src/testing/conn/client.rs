@@ -58,12 +58,22 @@ impl Connection {
             ClientEvent::InputAudioBufferAppend(append) => {
                 match base64::engine::general_purpose::STANDARD.decode(append.audio.as_bytes()) {
                     Ok(bytes) => {
-                        let mut state = self.state.lock().unwrap();
-                        state.input_buffer.extend_from_slice(&bytes);
-                        if self.shared.keep_input_audio {
-                            state.input_audio.extend_from_slice(&bytes);
+                        {
+                            let mut state = self.state.lock().unwrap();
+                            state.input_buffer.extend_from_slice(&bytes);
+                            if self.shared.keep_input_audio {
+                                state.input_audio.extend_from_slice(&bytes);
+                            }
                         }
-                        Flow::Continue
+                        match self.detect_speech(&bytes) {
+                            Some(super::vad::Speech::Started) => {
+                                self.on_command(Command::SpeechStarted).await
+                            }
+                            Some(super::vad::Speech::Stopped) => {
+                                self.on_command(Command::SpeechStopped).await
+                            }
+                            None => Flow::Continue,
+                        }
                     }
                     Err(_) => {
                         self.send_error(
@@ -216,6 +226,32 @@ impl Connection {
             ..Default::default()
         })])
         .await
+    }
+
+    /// Runs the energy detector on appended audio, when the server simulates VAD and the
+    /// session has turn detection on.
+    pub(super) fn detect_speech(&mut self, audio: &[u8]) -> Option<super::vad::Speech> {
+        if !self.shared.detect_speech {
+            return None;
+        }
+        let (detection, format) = {
+            let state = self.state.lock().unwrap();
+            (
+                state.session.effective_turn_detection(),
+                state.session.input_audio_format.unwrap_or_default(),
+            )
+        };
+        let (threshold, silence_ms) = match detection? {
+            crate::protocol::TurnDetection::ServerVad(v) => (
+                v.threshold.unwrap_or(0.5),
+                v.silence_duration_ms.unwrap_or(500) as u64,
+            ),
+            crate::protocol::TurnDetection::SemanticVad(_) => (0.5, 700),
+        };
+        let detector = self
+            .detector
+            .get_or_insert_with(|| super::vad::SpeechDetector::new(threshold, silence_ms));
+        detector.feed(audio, format)
     }
 
     pub(super) fn find_item(&self, id: &str) -> Option<Item> {

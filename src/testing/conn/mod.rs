@@ -5,6 +5,7 @@
 
 mod client;
 mod response;
+mod vad;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub(crate) enum Command {
     StartResponse(Reply),
     Close(u16, String),
     Drop,
+    Binary(Vec<u8>),
+    Freeze,
 }
 
 /// A response being streamed.
@@ -75,6 +78,8 @@ pub(crate) struct Connection {
     counter: u64,
     /// Audio bytes of each assistant item as the server holds it (cut by truncation).
     audio_bytes_by_item: HashMap<String, usize>,
+    /// The simulated server VAD, created on first use with the session's parameters.
+    detector: Option<vad::SpeechDetector>,
 }
 
 enum Flow {
@@ -101,6 +106,7 @@ impl Connection {
             active: None,
             counter: 0,
             audio_bytes_by_item: HashMap::new(),
+            detector: None,
         }
     }
 
@@ -286,6 +292,26 @@ impl Connection {
                 })
                 .await;
                 Flow::Stop
+            }
+            Command::Binary(bytes) => {
+                if self.ws.send(Message::binary(bytes)).await.is_err() {
+                    return Flow::Stop;
+                }
+                self.shared.record_raw_sent(&self.state, self.id);
+                Flow::Continue
+            }
+            Command::Freeze => {
+                // Neither read nor write (so no pongs either) until told to drop: a peer that
+                // vanished without closing the connection.
+                loop {
+                    match self.commands.recv().await {
+                        Some(Command::Drop) | None => {
+                            let _ = self.ws.get_ref().set_zero_linger();
+                            return Flow::Stop;
+                        }
+                        Some(_) => continue,
+                    }
+                }
             }
             Command::Drop => {
                 // Reset the TCP connection: no close frame, no FIN handshake.
