@@ -10,4 +10,5 @@ mod cli {
     mod shipped_tools;
     mod support;
     mod text;
+    mod voice;
 }

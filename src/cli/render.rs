@@ -64,6 +64,8 @@ pub(crate) struct Renderer {
     streamed: HashSet<String>,
     status_visible: bool,
     state: Option<AgentState>,
+    /// Microphone audio lost, as last reported (reported again only when it has doubled).
+    dropped_reported_ms: u64,
 }
 
 impl Renderer {
@@ -80,6 +82,7 @@ impl Renderer {
             streamed: HashSet::new(),
             status_visible: false,
             state: None,
+            dropped_reported_ms: 0,
         }
     }
 
@@ -155,10 +158,16 @@ impl Renderer {
             AgentEvent::MalformedFrame { error } => {
                 self.warn(&format!("skipped a frame the server sent: {error}"));
             }
-            AgentEvent::InputAudioDropped { total_ms } => self.warn(&format!(
-                "{} of microphone audio lost so far: the network is not keeping up",
-                format_ms(*total_ms)
-            )),
+            AgentEvent::InputAudioDropped { total_ms } => {
+                // Once, then each time the loss doubles: a warning, not a flood.
+                if *total_ms >= self.dropped_reported_ms.saturating_mul(2).max(1) {
+                    self.dropped_reported_ms = *total_ms;
+                    self.warn(&format!(
+                        "{} of microphone audio lost so far: the network is not keeping up",
+                        format_ms(*total_ms)
+                    ));
+                }
+            }
             AgentEvent::AudioError(message) => self.warn(&format!("audio: {message}")),
             AgentEvent::Reconnecting {
                 attempt,

@@ -79,6 +79,8 @@ pub(crate) async fn prepare(
         Some(
             FakeServer::builder()
                 .responder(SimModel::new())
+                // Turns in voice mode, detected from the microphone's level as server VAD would.
+                .detect_speech(true)
                 .record_payloads(false)
                 .keep_input_audio(false)
                 .start()

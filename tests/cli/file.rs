@@ -1,44 +1,12 @@
 //! `agent --input in.wav --output out.wav`: a recorded turn, its answer written to a WAV file.
 
-use std::process::Command;
 use std::time::Duration;
 
 use realtime_agent::protocol::{ContentKind, InputTranscriptionCompleted, Item, ServerEvent};
 use realtime_agent::testing::{FakeServer, Reply};
 use serde_json::Value;
 
-use super::support::Scratch;
-
-/// Real speech: espeak-ng's voice, resampled by sox to 44.1 kHz stereo so that the agent has to
-/// mix and resample it.
-fn speech_wav(scratch: &Scratch, text: &str) -> std::path::PathBuf {
-    for tool in ["espeak-ng", "sox"] {
-        let found = Command::new(tool).arg("--version").output().is_ok();
-        assert!(
-            found,
-            "{tool} is needed for this test: apt-get install espeak-ng sox"
-        );
-    }
-    let raw = scratch.path("espeak.wav");
-    let ok = Command::new("espeak-ng")
-        .arg("-w")
-        .arg(&raw)
-        .arg(text)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "espeak-ng failed");
-    let input = scratch.path("in.wav");
-    let ok = Command::new("sox")
-        .arg(&raw)
-        .args(["-r", "44100", "-c", "2"])
-        .arg(&input)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "sox failed");
-    input
-}
+use super::support::{Scratch, speech_wav};
 
 /// One second of a recognisable PCM16 pattern at 24 kHz.
 fn reply_audio() -> Vec<u8> {

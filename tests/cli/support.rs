@@ -149,3 +149,37 @@ pub fn outputs(server: &FakeServer) -> Vec<(String, String)> {
 pub fn package_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Real speech: espeak-ng's voice, resampled by sox to 44.1 kHz stereo so that the agent has to
+/// mix and resample it.
+pub fn speech_wav(scratch: &Scratch, text: &str) -> std::path::PathBuf {
+    for tool in ["espeak-ng", "sox"] {
+        let found = std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok();
+        assert!(
+            found,
+            "{tool} is needed for this test: apt-get install espeak-ng sox"
+        );
+    }
+    let raw = scratch.path("espeak.wav");
+    let ok = std::process::Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "espeak-ng failed");
+    let input = scratch.path("in.wav");
+    let ok = std::process::Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "44100", "-c", "2"])
+        .arg(&input)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "sox failed");
+    input
+}

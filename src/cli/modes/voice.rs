@@ -41,8 +41,6 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         }
     }
 
-    // The simulated server has no voice activity detection: turns are taken by hand.
-    let push_to_talk = push_to_talk || context.sim.is_some();
     if push_to_talk {
         context.config.turn_detection = Some(TurnDetectionSection {
             kind: TurnDetectionKind::None,
@@ -99,10 +97,11 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         .audio_sink(speaker)
         .audio_events(false);
     let mut renderer = Renderer::terminal(true);
-    if context.sim.is_some() && gate.is_some() {
+    if context.sim.is_some() {
         renderer.note(
-            "the simulated model has no voice activity detection and cannot understand speech; \
-             it answers how much audio it heard (use --sim --text to see tools called)",
+            "the simulated model hears when you speak (by loudness) but cannot understand \
+             speech: it answers how long you spoke. Type a line, e.g. \"what time is it\", to \
+             see it call a tool",
         );
     }
     renderer.note(match (&gate, half_duplex) {
