@@ -158,15 +158,15 @@ impl Renderer {
             AgentEvent::MalformedFrame { error } => {
                 self.warn(&format!("skipped a frame the server sent: {error}"));
             }
-            AgentEvent::InputAudioDropped { total_ms } => {
-                // Once, then each time the loss doubles: a warning, not a flood.
-                if *total_ms >= self.dropped_reported_ms.saturating_mul(2).max(1) {
-                    self.dropped_reported_ms = *total_ms;
-                    self.warn(&format!(
-                        "{} of microphone audio lost so far: the network is not keeping up",
-                        format_ms(*total_ms)
-                    ));
-                }
+            // Once, then each time the loss doubles: a warning, not a flood.
+            AgentEvent::InputAudioDropped { total_ms }
+                if *total_ms >= self.dropped_reported_ms.saturating_mul(2).max(1) =>
+            {
+                self.dropped_reported_ms = *total_ms;
+                self.warn(&format!(
+                    "{} of microphone audio lost so far: the network is not keeping up",
+                    format_ms(*total_ms)
+                ));
             }
             AgentEvent::AudioError(message) => self.warn(&format!("audio: {message}")),
             AgentEvent::Reconnecting {
