@@ -63,6 +63,9 @@
 
 pub mod agent;
 pub mod audio;
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod config;
 pub mod error;
 pub mod protocol;
 pub mod secret;

@@ -1,5 +1,7 @@
-//! The `agent` command: voice control from the terminal.
+//! The `agent` command: a tool-calling voice agent in the terminal. Everything lives in
+//! [`realtime_agent::cli`]; this is only its entry point. Run `agent --help`.
 
-fn main() {
-    println!("usage: agent [--text | --input IN.wav] [--sim] (the full CLI is in progress)");
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    realtime_agent::cli::Cli::new().run_from_env().await.into()
 }

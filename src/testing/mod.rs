@@ -12,6 +12,7 @@ mod conversation;
 mod record;
 mod script;
 mod server;
+pub mod sim;
 mod synth;
 
 pub use record::{Handshake, Received, Sent};

@@ -1,0 +1,289 @@
+//! `agent check`: validate the configuration and show what a session would use (no secrets).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::config::{Config, TurnDetectionKind};
+use crate::protocol::{Dialect, Modality};
+use crate::tool::{DeclaredToolSpec, ToolRegistry};
+use crate::transport::URL_ENV_VAR;
+
+use super::super::args::GlobalArgs;
+use super::super::exit::Failure;
+use super::super::session::load_config;
+
+/// Prints the resolved settings, the tools and any warnings. Fails only on an invalid
+/// configuration.
+pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
+    let config = load_config(global)?;
+    let registry = config.tool_registry_with(rust_tools)?;
+    let request_url = config.connect_options().request_url()?;
+    let mut out = String::new();
+    let mut warnings: Vec<String> = Vec::new();
+    let mut row = |name: &str, value: String| {
+        let _ = writeln!(out, "{name:<16}{value}");
+    };
+
+    row(
+        "config",
+        config.path.as_ref().map_or_else(
+            || "none (./agent.toml not found): defaults".to_owned(),
+            |p| p.display().to_string(),
+        ),
+    );
+    row("model", config.model().to_owned());
+    row("api", config.dialect().to_string());
+    let url_source = if global.url.is_some() {
+        "--url"
+    } else if config.agent.url.is_some() {
+        "agent.toml"
+    } else if std::env::var(URL_ENV_VAR).is_ok_and(|u| !u.trim().is_empty()) {
+        URL_ENV_VAR
+    } else {
+        "default"
+    };
+    if global.sim {
+        row("url", "the built-in simulated model (--sim)".to_owned());
+    } else {
+        row(
+            "url",
+            format!("{} (from {url_source})", redact_query(&request_url)),
+        );
+    }
+    let key_var = config.api_key_env();
+    row(
+        "api key",
+        if config.api_key().is_some() {
+            format!("{key_var} is set")
+        } else {
+            format!("{key_var} is not set (needed unless --sim or a local URL)")
+        },
+    );
+    row(
+        "voice",
+        config
+            .agent
+            .voice
+            .clone()
+            .unwrap_or_else(|| "server default".into()),
+    );
+    row("instructions", describe_instructions(&config));
+    row(
+        "output",
+        match config.agent.output_modalities.as_deref() {
+            Some([Modality::Text]) => "text".to_owned(),
+            Some(_) => "audio with transcript".to_owned(),
+            None => "server default (audio with transcript)".to_owned(),
+        },
+    );
+    if let Some(t) = config.agent.temperature {
+        row("temperature", t.to_string());
+        if config.dialect() == Dialect::Ga {
+            warnings.push(
+                "`temperature` is sent to the beta API only; the GA API has none and ignores it"
+                    .into(),
+            );
+        }
+    }
+    if let Some(speed) = config.agent.speed {
+        row("speed", speed.to_string());
+    }
+    row("turn detection", describe_turns(&config));
+    row(
+        "transcription",
+        match config.input_transcription() {
+            Some(t) => t.model.unwrap_or_default(),
+            None => "off".to_owned(),
+        },
+    );
+    let audio = &config.audio;
+    row(
+        "audio",
+        format!(
+            "host {}, input {}, output {}, half-duplex {}, {} ms frames",
+            audio.host.unwrap_or_default().as_str(),
+            audio.input_device.as_deref().unwrap_or("default"),
+            audio.output_device.as_deref().unwrap_or("default"),
+            match audio.half_duplex {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "on with the default speaker",
+            },
+            audio.frame_ms.unwrap_or(crate::audio::DEFAULT_FRAME_MS),
+        ),
+    );
+    let model = config.model();
+    row(
+        "prices",
+        match (config.prices.get(model), config.prices_for(model)) {
+            (Some(p), _) => format!("{} (agent.toml)", describe_prices(p)),
+            (None, Some(p)) => format!("{} (built in)", describe_prices(&p)),
+            (None, None) => {
+                format!("unknown for {model}: add [prices.\"{model}\"] to agent.toml to see costs")
+            }
+        },
+    );
+
+    let _ = writeln!(out, "tools ({}):", registry.len());
+    for registered in registry.iter() {
+        let declared = config.tools.iter().find(|t| t.name() == registered.name());
+        let options = registered.options();
+        let mut line = format!("  {:<16}", registered.name());
+        match declared.map(|t| t.spec()) {
+            Some(DeclaredToolSpec::Command(spec)) => {
+                let _ = write!(line, "command {}", spec.program);
+                if let Some(problem) = program_problem(&spec.program) {
+                    warnings.push(format!("tool {}: {problem}", registered.name()));
+                }
+            }
+            Some(DeclaredToolSpec::Http(spec)) => {
+                let method = format!("{:?}", spec.method).to_uppercase();
+                let _ = write!(line, "http {method} {}", spec.url);
+            }
+            None => line.push_str("rust"),
+        }
+        let _ = write!(line, ", timeout {} s", options.timeout.as_secs_f64());
+        if options.requires_approval {
+            line.push_str(", asks before running");
+        }
+        let _ = writeln!(out, "{line}");
+        if let Some(tool) = declared {
+            for variable in tool.missing_env_vars() {
+                warnings.push(format!(
+                    "tool {}: environment variable {variable} (used in its headers) is not set",
+                    tool.name()
+                ));
+            }
+        }
+    }
+
+    let mut session = config.session();
+    session.kind =
+        (config.dialect() == Dialect::Ga).then_some(crate::protocol::SessionKind::Realtime);
+    let json = serde_json::to_string_pretty(&session.to_wire(config.dialect()))
+        .expect("a session is a JSON value");
+    let _ = writeln!(
+        out,
+        "session.update (as sent, without the tools; see `agent tools`):\n{json}"
+    );
+    for warning in &warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    let verdict = match &config.path {
+        Some(path) => format!("{} is valid", path.display()),
+        None => "the defaults are valid".to_owned(),
+    };
+    let _ = write!(out, "{verdict}");
+    println!("{out}");
+    Ok(())
+}
+
+fn describe_instructions(config: &Config) -> String {
+    let Some(text) = &config.agent.instructions else {
+        return "server default".to_owned();
+    };
+    let first: String = text.chars().take(60).collect();
+    let more = if text.chars().count() > 60 { "…" } else { "" };
+    let from = config
+        .agent
+        .instructions_file
+        .as_ref()
+        .map(|f| format!(", from {}", f.display()))
+        .unwrap_or_default();
+    format!(
+        "{} characters{from}: \"{}{more}\"",
+        text.chars().count(),
+        first.replace('\n', " ")
+    )
+}
+
+fn describe_turns(config: &Config) -> String {
+    let Some(td) = &config.turn_detection else {
+        return "server default (server_vad)".to_owned();
+    };
+    let mut parts = Vec::new();
+    let mut add = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            parts.push(format!("{name} {value}"));
+        }
+    };
+    add("threshold", td.threshold.map(|v| v.to_string()));
+    add(
+        "prefix_padding_ms",
+        td.prefix_padding_ms.map(|v| v.to_string()),
+    );
+    add(
+        "silence_duration_ms",
+        td.silence_duration_ms.map(|v| v.to_string()),
+    );
+    add("idle_timeout_ms", td.idle_timeout_ms.map(|v| v.to_string()));
+    add("eagerness", td.eagerness.map(|v| v.as_str().to_owned()));
+    add("create_response", td.create_response.map(|v| v.to_string()));
+    add(
+        "interrupt_response",
+        td.interrupt_response.map(|v| v.to_string()),
+    );
+    match (td.kind, parts.is_empty()) {
+        (TurnDetectionKind::None, _) => "none (manual turns)".to_owned(),
+        (kind, true) => kind.as_str().to_owned(),
+        (kind, false) => format!("{} ({})", kind.as_str(), parts.join(", ")),
+    }
+}
+
+fn describe_prices(p: &crate::agent::Prices) -> String {
+    format!(
+        "USD per 1M tokens: text in {} (cached {}), out {}; audio in {} (cached {}), out {}",
+        p.text_in, p.cached_text_in, p.text_out, p.audio_in, p.cached_audio_in, p.audio_out
+    )
+}
+
+/// Why a command tool's program cannot run, if it visibly cannot.
+fn program_problem(program: &str) -> Option<String> {
+    if program.contains('/') {
+        let path = Path::new(program);
+        return match std::fs::metadata(path) {
+            Err(_) => Some(format!("program {program} does not exist")),
+            Ok(meta) if !is_executable(&meta) => Some(format!(
+                "program {program} is not executable (chmod +x {program})"
+            )),
+            Ok(_) => None,
+        };
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false);
+    (!on_path).then(|| format!("program {program} is not on PATH"))
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    meta.is_file()
+}
+
+/// The URL with the values of query parameters that may hold secrets replaced by `***`.
+fn redact_query(url: &url::Url) -> String {
+    let mut url = url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let secret = ["key", "token", "secret", "sig", "auth"]
+                .iter()
+                .any(|s| k.to_lowercase().contains(s));
+            (
+                k.into_owned(),
+                if secret { "***".into() } else { v.into_owned() },
+            )
+        })
+        .collect();
+    if !pairs.is_empty() {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    let _ = url.set_password(None);
+    url.to_string()
+}

@@ -1,0 +1,173 @@
+//! The `agent` command line as a library (feature `cli`), so that a program of your own can add
+//! Rust tools and get the whole command: voice, `--text`, `--input`, `--sim`, `tools`, `check`,
+//! `devices`, `token`.
+//!
+//! ```no_run
+//! use realtime_agent::cli::Cli;
+//! use realtime_agent::tool::{BoxError, tool_fn};
+//! use schemars::JsonSchema;
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Dice {
+//!     /// How many sides.
+//!     sides: u32,
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     let roll = tool_fn("roll_dice", "Rolls a die", |args: Dice, _ctx| async move {
+//!         Ok::<_, BoxError>(format!("{}", 1 + fastrand::u32(..args.sides.max(1))))
+//!     });
+//!     Cli::new().tool(roll).run_from_env().await.into()
+//! }
+//! ```
+//!
+//! # Layout
+//!
+//! | File | Job |
+//! |---|---|
+//! | `args.rs` | the command line (clap) |
+//! | `session.rs` | agent.toml with the flags applied, the key, `--sim`, `--record`; running a session |
+//! | `driver.rs` | the loop every mode shares: events, stdin, approvals, Ctrl-C, when to stop |
+//! | `render.rs`, `summary.rs` | transcripts, tool calls, status; usage and cost |
+//! | `modes/` | voice, text and file |
+//! | `commands/` | `tools`, `devices`, `check`, `token` |
+//! | `record.rs`, `console.rs` | the `--record` file; stdin lines |
+//! | `exit.rs` | one exit code per kind of failure |
+
+mod args;
+mod commands;
+mod console;
+mod driver;
+mod exit;
+mod modes;
+mod record;
+mod render;
+mod session;
+mod summary;
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches};
+
+pub use exit::ExitCode;
+
+use crate::tool::{DynTool, RegistryError, ToolOverrides, ToolRegistry};
+use args::{Args, Command};
+use exit::Failure;
+
+/// The `agent` command, with any Rust tools added to those `agent.toml` declares.
+#[derive(Debug, Default)]
+pub struct Cli {
+    tools: ToolRegistry,
+    error: Option<RegistryError>,
+}
+
+impl Cli {
+    /// The command with no tools beyond `agent.toml`'s.
+    pub fn new() -> Cli {
+        Cli::default()
+    }
+
+    /// Adds a Rust tool (after the declared ones). A bad or duplicate name is reported when
+    /// the command runs, as a configuration error.
+    pub fn tool(mut self, tool: impl DynTool + 'static) -> Cli {
+        if let Err(error) = self.tools.add(tool) {
+            self.error.get_or_insert(error);
+        }
+        self
+    }
+
+    /// Adds a Rust tool with some of its options overridden (timeout, approval, barge-in).
+    pub fn tool_with(mut self, tool: impl DynTool + 'static, overrides: ToolOverrides) -> Cli {
+        if let Err(error) = self.tools.add_with(tool, overrides) {
+            self.error.get_or_insert(error);
+        }
+        self
+    }
+
+    /// Runs with the process's arguments, logging to stderr as `RUST_LOG` says (quiet by
+    /// default). Convert the result for `main`: `Cli::new().run_from_env().await.into()`.
+    pub async fn run_from_env(self) -> ExitCode {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+            )
+            .with_writer(std::io::stderr)
+            .try_init();
+        self.run(std::env::args_os()).await
+    }
+
+    /// Runs with `args` (the first is the program name). Prints to stdout and stderr, reads
+    /// stdin, and returns the exit code; errors are printed, not returned.
+    pub async fn run<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let command = Args::command().after_help(args::after_help());
+        let parsed = command
+            .try_get_matches_from(args)
+            .and_then(|matches| Args::from_arg_matches(&matches));
+        let args = match parsed {
+            Ok(args) => args,
+            Err(error) => {
+                let _ = error.print();
+                return if error.use_stderr() {
+                    ExitCode::Usage
+                } else {
+                    ExitCode::Success
+                };
+            }
+        };
+        match self.dispatch(args).await {
+            Ok(()) => ExitCode::Success,
+            Err(failure) => {
+                report_failure(&failure);
+                failure.code
+            }
+        }
+    }
+
+    async fn dispatch(self, args: Args) -> Result<(), Failure> {
+        if let Some(error) = self.error {
+            return Err(Failure::new(
+                ExitCode::Config,
+                format!("a Rust tool cannot be added: {error}"),
+            ));
+        }
+        let global = &args.global;
+        match args.command {
+            Some(Command::Tools) => commands::tools(global, &self.tools),
+            Some(Command::Check) => commands::check(global, &self.tools),
+            Some(Command::Devices { host }) => commands::devices(global, host),
+            Some(Command::Token {
+                expires_in,
+                api_base,
+                json,
+            }) => commands::token(global, expires_in, api_base, json).await,
+            None => {
+                let context = session::prepare(global, &self.tools).await?;
+                if args.text {
+                    modes::text::run(context).await
+                } else if let Some(input) = &args.input {
+                    modes::file::run(context, input, args.output.as_deref(), args.prompt).await
+                } else {
+                    modes::voice::run(context, args.push_to_talk).await
+                }
+            }
+        }
+    }
+}
+
+fn report_failure(failure: &Failure) {
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if color {
+        eprintln!("\x1b[31merror:\x1b[0m {}", failure.message);
+    } else {
+        eprintln!("error: {}", failure.message);
+    }
+}

@@ -1,0 +1,241 @@
+//! `[[tools]]`: tools declared without Rust, built at load so that a bad declaration is an
+//! error with its line and column.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::error::{ConfigError, ConfigErrorKind, Position, Source};
+use super::keys;
+use crate::tool::{
+    CommandTool, CommandToolSpec, DeclaredToolSpec, DynTool, HttpTool, HttpToolSpec, SpecError,
+};
+
+/// A tool declared in `agent.toml`, checked and built.
+#[derive(Debug, Clone)]
+pub struct ConfigTool {
+    spec: DeclaredToolSpec,
+    built: Built,
+    position: Option<Position>,
+}
+
+#[derive(Debug, Clone)]
+enum Built {
+    Command(Arc<CommandTool>),
+    Http(Arc<HttpTool>),
+}
+
+impl ConfigTool {
+    /// The declaration (a command tool's relative paths resolved against the file's directory).
+    pub fn spec(&self) -> &DeclaredToolSpec {
+        &self.spec
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        self.spec.name()
+    }
+
+    /// The built tool, to register.
+    pub fn tool(&self) -> Arc<dyn DynTool> {
+        match &self.built {
+            Built::Command(tool) => tool.clone(),
+            Built::Http(tool) => tool.clone(),
+        }
+    }
+
+    /// Environment variables its HTTP headers use that are not set now (for `agent check`).
+    pub fn missing_env_vars(&self) -> Vec<String> {
+        match &self.built {
+            Built::Command(_) => Vec::new(),
+            Built::Http(tool) => tool.missing_env_vars(),
+        }
+    }
+
+    /// Where its name (or its `[[tools]]` entry) is in the file.
+    pub fn position(&self) -> Option<Position> {
+        self.position
+    }
+}
+
+/// Reads every `[[tools]]` entry of `root`.
+pub(crate) fn load(
+    source: &Source<'_>,
+    root: &DeTable<'_>,
+    base_dir: &Path,
+) -> Result<Vec<ConfigTool>, ConfigError> {
+    let Some(value) = root.get("tools") else {
+        return Ok(Vec::new());
+    };
+    let DeValue::Array(entries) = value.get_ref() else {
+        return Err(source.invalid(
+            Some(value.span()),
+            "tools",
+            format!(
+                "expected [[tools]] tables, found {}",
+                value.get_ref().type_str()
+            ),
+        ));
+    };
+    let mut tools: Vec<ConfigTool> = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let path = format!("tools[{index}]");
+        let table = keys::as_table(source, entry, &path)?;
+        let tool = load_one(source, entry.span(), table, &path, base_dir)?;
+        if tools.iter().any(|t| t.name() == tool.name()) {
+            let span = table.get("name").map(Spanned::span);
+            return Err(source.error(
+                span,
+                Some(format!("{path}.name")),
+                format!(
+                    "a tool named {:?} is declared twice; tool names must be unique",
+                    tool.name()
+                ),
+                ConfigErrorKind::Tool,
+            ));
+        }
+        tools.push(tool);
+    }
+    Ok(tools)
+}
+
+fn load_one(
+    source: &Source<'_>,
+    span: Range<usize>,
+    table: &DeTable<'_>,
+    path: &str,
+    base_dir: &Path,
+) -> Result<ConfigTool, ConfigError> {
+    // Later problems with the tool (a name clash) point at its name.
+    let at = table
+        .get("name")
+        .map_or(span.start, |name| name.span().start);
+    let position = Some(Position::of_offset(source.text, at));
+    let Some(kind_value) = table.get("kind") else {
+        return Err(source.invalid(
+            Some(span),
+            path,
+            "missing `kind`: each [[tools]] entry needs kind = \"command\" or kind = \"http\"",
+        ));
+    };
+    let kind = match kind_value.get_ref().as_str() {
+        Some(kind) if keys::TOOL_KINDS.contains(&kind) => kind,
+        Some(other) => {
+            let hint = keys::nearest(other, keys::TOOL_KINDS)
+                .map(|k| format!("; did you mean \"{k}\"?"))
+                .unwrap_or_default();
+            return Err(source.invalid(
+                Some(kind_value.span()),
+                &format!("{path}.kind"),
+                format!("unknown tool kind \"{other}\": use \"command\" or \"http\"{hint}"),
+            ));
+        }
+        None => {
+            return Err(source.invalid(
+                Some(kind_value.span()),
+                &format!("{path}.kind"),
+                "expected \"command\" or \"http\"",
+            ));
+        }
+    };
+    let (allowed, other_kind) = keys::tool_keys(kind);
+    let other_name = if kind == "http" { "command" } else { "http" };
+    keys::check(source, table, path, "[[tools]]", &allowed, |key| {
+        other_kind.contains(&key).then(|| {
+            format!(
+                "`{key}` is a setting of kind = \"{other_name}\" tools; this tool is kind = \"{kind}\""
+            )
+        })
+    })?;
+    let mut fields = table.clone();
+    fields.remove("kind");
+    let value = Spanned::new(span.clone(), DeValue::Table(fields));
+    let (spec, built) = if kind == "command" {
+        let spec: CommandToolSpec = deserialize(source, path, value)?;
+        let spec = spec.relative_to(base_dir);
+        let tool =
+            CommandTool::new(spec.clone()).map_err(|e| spec_error(source, table, path, e))?;
+        (
+            DeclaredToolSpec::Command(spec),
+            Built::Command(Arc::new(tool)),
+        )
+    } else {
+        let spec: HttpToolSpec = deserialize(source, path, value)?;
+        let tool = HttpTool::new(spec.clone()).map_err(|e| spec_error(source, table, path, e))?;
+        (DeclaredToolSpec::Http(spec), Built::Http(Arc::new(tool)))
+    };
+    Ok(ConfigTool {
+        spec,
+        built,
+        position,
+    })
+}
+
+fn deserialize<T: serde::de::DeserializeOwned>(
+    source: &Source<'_>,
+    path: &str,
+    value: Spanned<DeValue<'_>>,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(ValueDeserializer::from(value))
+        .map_err(|error| source.toml_error(path, error))
+}
+
+/// A [`SpecError`] placed on its key inside the tool's table.
+fn spec_error(
+    source: &Source<'_>,
+    table: &DeTable<'_>,
+    path: &str,
+    error: SpecError,
+) -> ConfigError {
+    let span = locate(table, &error.key);
+    source.error(
+        span,
+        Some(format!("{path}.{}", error.key)),
+        error.message,
+        ConfigErrorKind::Tool,
+    )
+}
+
+/// The span of the value at `key` (`args[2]`, `parameters.properties.unit.enum`) inside `table`,
+/// or of its nearest ancestor that exists.
+fn locate(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
+    let mut segments = Vec::new();
+    for part in key.split('.') {
+        let (name, rest) = part.split_once('[').unwrap_or((part, ""));
+        if !name.is_empty() {
+            segments.push(Segment::Key(name));
+        }
+        for index in rest.split('[') {
+            if let Ok(index) = index.trim_end_matches(']').parse::<usize>() {
+                segments.push(Segment::Index(index));
+            }
+        }
+    }
+    let mut found: Option<&Spanned<DeValue<'_>>> = None;
+    let mut span = None;
+    for segment in segments {
+        let next = match (segment, found.map(Spanned::get_ref)) {
+            (Segment::Key(name), None) => table.get(name),
+            (Segment::Key(name), Some(DeValue::Table(t))) => t.get(name),
+            (Segment::Index(i), Some(DeValue::Array(a))) => a.get(i),
+            _ => None,
+        };
+        match next {
+            Some(value) => {
+                span = Some(value.span());
+                found = Some(value);
+            }
+            None => break,
+        }
+    }
+    span
+}
+
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}

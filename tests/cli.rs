@@ -1,0 +1,14 @@
+//! The `agent` command driven as a user drives it: the real binary, its stdin, stdout, stderr
+//! and exit code, against a fake Realtime server (or a fake REST API) on 127.0.0.1.
+
+mod cli {
+    mod commands;
+    mod config_errors;
+    mod failures;
+    mod file;
+    mod record;
+    mod shipped_tools;
+    mod support;
+    mod text;
+    mod voice;
+}
