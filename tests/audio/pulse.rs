@@ -118,7 +118,10 @@ fn speaker_reports_what_was_heard() {
     assert_eq!(played.item_id, "item_1");
     // `stop` counts what was handed to the device, which still plays out its last buffer
     // (about 10 ms, more under load): it may be a little ahead of the clock, never far.
-    assert!(played.played_ms <= elapsed + 30, "{played:?} after {elapsed} ms");
+    assert!(
+        played.played_ms <= elapsed + 30,
+        "{played:?} after {elapsed} ms"
+    );
     assert!(played.played_ms > so_far, "{played:?}, {so_far} ms earlier");
     assert!(!speaker.is_playing());
 
