@@ -298,23 +298,8 @@ impl ClientEvent {
 
     /// Encodes the event as a JSON text frame as `dialect` spells it.
     pub fn to_json(&self, dialect: Dialect) -> String {
-        match self {
-            // The hot path: skip the intermediate JSON tree.
-            ClientEvent::InputAudioBufferAppend(e) if e.extra.is_empty() => {
-                let mut out = String::with_capacity(e.audio.len() + 96);
-                out.push_str(r#"{"type":"input_audio_buffer.append","#);
-                if let Some(id) = &e.event_id {
-                    out.push_str(r#""event_id":"#);
-                    // Ids are ours or the caller's; escape them like any JSON string.
-                    let _ = write!(out, "{},", Value::from(id.as_str()));
-                }
-                out.push_str(r#""audio":""#);
-                out.push_str(&e.audio);
-                out.push_str(r#""}"#);
-                out
-            }
-            _ => self.to_value(dialect).to_string(),
-        }
+        // The microphone's hot path does not come here: it uses `encode_audio_append`.
+        self.to_value(dialect).to_string()
     }
 
     /// Decodes a client event of either dialect (what the fake server does).
