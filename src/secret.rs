@@ -41,6 +41,15 @@ impl ApiKey {
     }
 }
 
+/// Whether `name` can be an environment variable holding a secret: letters, digits and `_`,
+/// not starting with a digit.
+pub(crate) fn is_env_var_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(***)")

@@ -16,17 +16,13 @@ pub(crate) struct History {
     budget: usize,
 }
 
+/// What an item costs of the budget: its text, and a call's name too (it is replayed).
 fn size(item: &Item) -> usize {
-    match item {
-        Item::Message(m) => m
-            .content
-            .iter()
-            .map(|p| p.words().map_or(0, str::len))
-            .sum(),
-        Item::FunctionCall(c) => c.name.len() + c.arguments.len(),
-        Item::FunctionCallOutput(o) => o.output.len(),
-        Item::Other(_) => 0,
-    }
+    let name = match item {
+        Item::FunctionCall(c) => c.name.len(),
+        _ => 0,
+    };
+    item.text_len() + name
 }
 
 impl History {

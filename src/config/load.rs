@@ -287,11 +287,7 @@ fn check_env_var_name(
             )
             .without_source_line());
     }
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let valid = crate::secret::is_env_var_name(name);
     if !valid {
         return Err(source.invalid(
             span,

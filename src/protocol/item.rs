@@ -264,6 +264,21 @@ impl Item {
         }
     }
 
+    /// Bytes of text the item carries: what its message parts say, a call's arguments, an
+    /// output. A cheap measure of its weight in the conversation (about four per token).
+    pub fn text_len(&self) -> usize {
+        match self {
+            Item::Message(m) => m
+                .content
+                .iter()
+                .map(|p| p.words().map_or(0, str::len))
+                .sum(),
+            Item::FunctionCall(c) => c.arguments.len(),
+            Item::FunctionCallOutput(o) => o.output.len(),
+            Item::Other(_) => 0,
+        }
+    }
+
     /// The wire `type` of this item.
     pub fn kind(&self) -> &str {
         match self {

@@ -17,19 +17,6 @@ pub(crate) struct Conversation {
     pub(crate) user_audio_ms: u64,
 }
 
-fn text_chars(item: &Item) -> usize {
-    match item {
-        Item::Message(m) => m
-            .content
-            .iter()
-            .map(|p| p.words().map_or(0, str::len))
-            .sum(),
-        Item::FunctionCall(c) => c.arguments.len(),
-        Item::FunctionCallOutput(o) => o.output.len(),
-        Item::Other(_) => 0,
-    }
-}
-
 impl Conversation {
     pub(crate) fn items(&self) -> &[Item] {
         &self.items
@@ -62,7 +49,7 @@ impl Conversation {
     }
 
     fn note(&mut self, item: &Item) {
-        self.text_chars += text_chars(item);
+        self.text_chars += item.text_len();
         match item {
             Item::FunctionCall(c) => {
                 self.calls.insert(c.call_id.clone());
@@ -87,7 +74,7 @@ impl Conversation {
         let Some(&i) = item.id().and_then(|id| self.index.get(id)) else {
             return self.push(item);
         };
-        self.text_chars -= text_chars(&self.items[i]).min(self.text_chars);
+        self.text_chars -= self.items[i].text_len().min(self.text_chars);
         self.note(&item);
         self.items[i] = item;
     }
@@ -97,7 +84,7 @@ impl Conversation {
             return false;
         };
         let item = self.items.remove(i);
-        self.text_chars -= text_chars(&item).min(self.text_chars);
+        self.text_chars -= item.text_len().min(self.text_chars);
         for (n, item) in self.items.iter().enumerate().skip(i) {
             if let Some(id) = item.id() {
                 self.index.insert(id.to_owned(), n);

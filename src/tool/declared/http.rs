@@ -204,11 +204,7 @@ fn parse_header_value(text: &str) -> Result<Vec<HeaderPart>, String> {
             return Err("unclosed `${` (write `${NAME}` for an environment variable)".to_owned());
         };
         let name = &after[..end];
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid = crate::secret::is_env_var_name(name);
         if !valid {
             return Err(format!(
                 "`${{{name}}}` is not an environment variable name (letters, digits and `_`, \
