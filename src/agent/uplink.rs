@@ -60,14 +60,16 @@ impl Uplink {
         // One waiter for the whole run, not a fresh registration per frame.
         let cancelled = self.cancel.clone().cancelled_owned();
         tokio::pin!(cancelled);
+        // The connection to send on, replaced when the watch says so (not looked up per frame).
+        let mut current = self.sender.borrow_and_update().clone();
         loop {
             let frame = tokio::select! {
                 _ = &mut cancelled => return,
                 // A new connection: send what was held without waiting for the next frame.
                 Ok(()) = self.sender.changed() => {
-                    let sender = self.sender.borrow_and_update().clone();
-                    if let Some(sender) = sender {
-                        flush_held(&mut held, &sender).await;
+                    current = self.sender.borrow_and_update().clone();
+                    if let Some(sender) = &current {
+                        flush_held(&mut held, sender).await;
                     }
                     continue;
                 }
@@ -85,10 +87,9 @@ impl Uplink {
                     return;
                 }
             };
-            let sender = self.sender.borrow().clone();
-            match sender {
+            match &current {
                 Some(sender) => {
-                    flush_held(&mut held, &sender).await;
+                    flush_held(&mut held, sender).await;
                     match sender.try_send_audio(&frame) {
                         Ok(()) => {}
                         Err(SendError::Full) => {

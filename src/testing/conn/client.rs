@@ -234,13 +234,7 @@ impl Connection {
         if !self.shared.detect_speech {
             return None;
         }
-        let (detection, format) = {
-            let state = self.state.lock().unwrap();
-            (
-                state.session.effective_turn_detection(),
-                state.session.input_audio_format.unwrap_or_default(),
-            )
-        };
+        let (detection, format) = (self.turn_detection(), self.input_format());
         let (threshold, silence_ms) = match detection? {
             crate::protocol::TurnDetection::ServerVad(v) => (
                 v.threshold.unwrap_or(0.5),
@@ -478,6 +472,15 @@ impl Connection {
             .session
             .output_audio_format
             .unwrap_or_default()
+    }
+
+    /// The turn detection in effect for this connection's session.
+    pub(super) fn turn_detection(&self) -> Option<crate::protocol::TurnDetection> {
+        self.state
+            .lock()
+            .unwrap()
+            .session
+            .effective_turn_detection()
     }
 
     pub(super) fn buffered_ms(&self) -> u64 {

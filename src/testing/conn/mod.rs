@@ -224,11 +224,7 @@ impl Connection {
                     return flow;
                 }
                 let interrupts = self
-                    .state
-                    .lock()
-                    .unwrap()
-                    .session
-                    .effective_turn_detection()
+                    .turn_detection()
                     .is_some_and(|t| t.interrupts_responses());
                 if interrupts && self.active.is_some() {
                     return self.cancel("turn_detected").await;
@@ -248,13 +244,7 @@ impl Connection {
                 if matches!(flow, Flow::Stop) {
                     return flow;
                 }
-                let detection = self
-                    .state
-                    .lock()
-                    .unwrap()
-                    .session
-                    .effective_turn_detection();
-                let Some(detection) = detection else {
+                let Some(detection) = self.turn_detection() else {
                     return Flow::Continue;
                 };
                 let ms = {
