@@ -198,15 +198,15 @@ impl AgentBuilder {
             bus: bus.clone(),
             shutdown: shutdown.clone(),
         };
-        let runtime = Runtime::new(
-            self.settings,
+        let runtime = Runtime {
+            settings: self.settings,
             bus,
-            commands_rx,
+            commands: commands_rx,
             commands_tx,
             shutdown,
-            self.source,
-            self.sink,
-        );
+            source: self.source,
+            sink: self.sink,
+        };
         Ok(Agent { runtime, handle })
     }
 }

@@ -241,10 +241,11 @@ impl Loop {
     /// Barge-in (the user spoke) or an interrupt through the handle.
     pub(super) async fn interrupt(&mut self, server_cancels: bool) {
         let active = self.gate.active().map(str::to_owned);
+        let output_format = self.session.output_audio_format.unwrap_or_default();
         let sink = self.sink.as_deref_mut();
         if let Some(cut) = self
             .speech
-            .interrupt(sink, self.output_format, active.as_deref())
+            .interrupt(sink, output_format, active.as_deref())
         {
             self.send(ClientEvent::truncate(&cut.item_id, 0, cut.audio_end_ms))
                 .await;
@@ -310,9 +311,6 @@ impl Loop {
                     update.kind = Some(SessionKind::Realtime);
                 }
                 self.session.merge(&update);
-                if let Some(format) = update.output_audio_format {
-                    self.output_format = format;
-                }
                 self.send(ClientEvent::session_update(update)).await;
             }
             Command::Raw(event) => {

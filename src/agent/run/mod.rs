@@ -24,8 +24,8 @@ use super::uplink::Uplink;
 use super::usage::UsageTotals;
 use crate::audio::{AudioSink, AudioSource};
 use crate::protocol::{
-    AudioFormat, ClientEvent, Dialect, Item, ResponseCreate, ResponseOptions, ServerEvent,
-    SessionConfig, SessionKind,
+    ClientEvent, Dialect, Item, ResponseCreate, ResponseOptions, ServerEvent, SessionConfig,
+    SessionKind,
 };
 use crate::tool::SessionInfo;
 use crate::transport::{
@@ -61,13 +61,14 @@ const BENIGN_ERRORS: &[&str] = &[
 
 /// An agent that has been built but not started.
 pub(crate) struct Runtime {
-    settings: Settings,
-    bus: EventBus,
-    commands: mpsc::Receiver<Command>,
-    commands_tx: mpsc::Sender<Command>,
-    shutdown: CancellationToken,
-    source: Option<Box<dyn AudioSource>>,
-    sink: Option<Box<dyn AudioSink>>,
+    pub(crate) settings: Settings,
+    pub(crate) bus: EventBus,
+    pub(crate) commands: mpsc::Receiver<Command>,
+    /// For the microphone task, which reports the end of its source through it.
+    pub(crate) commands_tx: mpsc::Sender<Command>,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) source: Option<Box<dyn AudioSource>>,
+    pub(crate) sink: Option<Box<dyn AudioSink>>,
 }
 
 struct Live {
@@ -106,7 +107,6 @@ struct Loop {
     sink: Option<Box<dyn AudioSink>>,
     dialect: Dialect,
     session: SessionConfig,
-    output_format: AudioFormat,
     live: Option<Live>,
     sender_watch: watch::Sender<Option<EventSender>>,
     gate: ResponseGate,
@@ -129,26 +129,6 @@ struct Loop {
 }
 
 impl Runtime {
-    pub(crate) fn new(
-        settings: Settings,
-        bus: EventBus,
-        commands: mpsc::Receiver<Command>,
-        commands_tx: mpsc::Sender<Command>,
-        shutdown: CancellationToken,
-        source: Option<Box<dyn AudioSource>>,
-        sink: Option<Box<dyn AudioSink>>,
-    ) -> Self {
-        Runtime {
-            settings,
-            bus,
-            commands,
-            commands_tx,
-            shutdown,
-            source,
-            sink,
-        }
-    }
-
     pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
         let Runtime {
             settings,
@@ -174,7 +154,6 @@ impl Runtime {
         let mut state = Loop {
             calls: Calls::new(settings.tools.clone(), info),
             history: History::new(settings.history_budget_chars),
-            output_format: session.output_audio_format.unwrap_or_default(),
             settings,
             bus,
             commands,
