@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use realtime_agent::agent::{Agent, AgentEvent};
+use realtime_agent::agent::AgentEvent;
 use realtime_agent::audio::{ChannelSink, ChannelSource};
 use realtime_agent::protocol::{AudioFormat, ClientEvent, Modality, SessionConfig};
 use realtime_agent::testing::{FakeServer, Reply};
 
-use super::support::{WAIT, wait_for};
+use super::support::{WAIT, start, wait_for};
 
 fn pcm_tone(ms: usize) -> Vec<u8> {
     (0..24 * ms)
@@ -30,22 +30,15 @@ async fn barge_in_truncates_to_what_was_played() {
         .start()
         .await;
     let (sink, mut player) = ChannelSink::new(AudioFormat::Pcm16).unwrap();
-    let agent = Agent::builder()
-        .url(server.url())
-        .session(SessionConfig {
+    let mut agent = start(&server, |b| {
+        b.session(SessionConfig {
             output_modalities: Some(vec![Modality::Audio]),
             ..SessionConfig::default()
         })
         .audio_sink(sink)
-        .build()
-        .unwrap();
-    let handle = agent.handle();
-    let mut events = handle.subscribe(4096);
-    let task = tokio::spawn(agent.run());
-    wait_for(&mut events, "ready", |e| {
-        matches!(e, AgentEvent::Ready { .. })
     })
     .await;
+    let (handle, events) = (agent.handle.clone(), &mut agent.events);
 
     handle.send_text("Count to eight.").await.unwrap();
     // All 2 s of audio arrive (far faster than real time) and wait in the player.
@@ -63,16 +56,13 @@ async fn barge_in_truncates_to_what_was_played() {
         })
         .unwrap();
     assert_eq!(server.audio_bytes_sent(&item_id), audio.len());
-    wait_for(&mut events, "all audio queued", |_| {
-        player.queued() >= 48_000
-    })
-    .await;
+    wait_for(events, "all audio queued", |_| player.queued() >= 48_000).await;
     assert_eq!(player.queued(), 48_000, "2 s at 24 kHz are queued");
 
     // The clock: 500 ms are played.
     player.advance_ms(500);
     server.speech_started();
-    let interrupted = wait_for(&mut events, "interruption", |e| {
+    let interrupted = wait_for(events, "interruption", |e| {
         matches!(e, AgentEvent::Interrupted { .. })
     })
     .await;
@@ -118,8 +108,7 @@ async fn barge_in_truncates_to_what_was_played() {
         "{:?}",
         server.errors_sent()
     );
-    handle.shutdown();
-    task.await.unwrap().unwrap();
+    agent.stop().await;
 }
 
 /// Interrupting through the handle (push-to-talk) with turn detection off sends
@@ -135,30 +124,23 @@ async fn manual_interrupt_cancels_the_response() {
         .start()
         .await;
     let (sink, mut player) = ChannelSink::new(AudioFormat::Pcm16).unwrap();
-    let agent = Agent::builder()
-        .url(server.url())
-        .session(SessionConfig {
+    let mut agent = start(&server, |b| {
+        b.session(SessionConfig {
             turn_detection: Some(None),
             ..SessionConfig::default()
         })
         .audio_sink(sink)
-        .build()
-        .unwrap();
-    let handle = agent.handle();
-    let mut events = handle.subscribe(4096);
-    let task = tokio::spawn(agent.run());
-    wait_for(&mut events, "ready", |e| {
-        matches!(e, AgentEvent::Ready { .. })
     })
     .await;
+    let (handle, events) = (agent.handle.clone(), &mut agent.events);
     handle.send_text("Talk.").await.unwrap();
-    wait_for(&mut events, "audio", |e| {
+    wait_for(events, "audio", |e| {
         matches!(e, AgentEvent::AssistantAudio { .. })
     })
     .await;
     player.advance_ms(40);
     handle.interrupt().await.unwrap();
-    let AgentEvent::Interrupted { played_ms, .. } = wait_for(&mut events, "interruption", |e| {
+    let AgentEvent::Interrupted { played_ms, .. } = wait_for(events, "interruption", |e| {
         matches!(e, AgentEvent::Interrupted { .. })
     })
     .await
@@ -182,8 +164,7 @@ async fn manual_interrupt_cancels_the_response() {
         "{:?}",
         server.errors_sent()
     );
-    handle.shutdown();
-    task.await.unwrap().unwrap();
+    agent.stop().await;
 }
 
 /// Microphone audio streams as `input_audio_buffer.append` and reaches the server byte for
@@ -197,19 +178,14 @@ async fn microphone_audio_reaches_the_server_and_the_turn_is_answered() {
         .await;
     let (source, feeder) = ChannelSource::new(AudioFormat::Pcm16, 20, 256).unwrap();
     let (sink, player) = ChannelSink::new(AudioFormat::Pcm16).unwrap();
-    let agent = Agent::builder()
-        .url(server.url())
-        .audio_source(source)
-        .audio_sink(sink)
-        .build()
-        .unwrap();
-    let handle = agent.handle();
-    let mut events = handle.subscribe(4096);
-    let task = tokio::spawn(agent.run());
-    wait_for(&mut events, "ready", |e| {
-        matches!(e, AgentEvent::Ready { .. })
+    let mut agent = start(&server, |b| {
+        // The API's default session: audio out, server turn detection.
+        b.session(SessionConfig::default())
+            .audio_source(source)
+            .audio_sink(sink)
     })
     .await;
+    let events = &mut agent.events;
 
     // 300 ms of silence, 600 ms of "speech", 700 ms of silence: one turn.
     let mut spoken = vec![0u8; 24 * 300 * 2];
@@ -217,16 +193,16 @@ async fn microphone_audio_reaches_the_server_and_the_turn_is_answered() {
     spoken.extend(vec![0u8; 24 * 700 * 2]);
     feeder.push_encoded(&spoken).await.unwrap();
 
-    wait_for(&mut events, "speech start", |e| {
+    wait_for(events, "speech start", |e| {
         matches!(e, AgentEvent::UserSpeechStarted)
     })
     .await;
-    wait_for(&mut events, "speech stop", |e| {
+    wait_for(events, "speech stop", |e| {
         matches!(e, AgentEvent::UserSpeechStopped)
     })
     .await;
     wait_for(
-        &mut events,
+        events,
         "answer",
         |e| matches!(e, AgentEvent::AssistantMessage { text, .. } if text == "I heard you."),
     )
@@ -246,11 +222,7 @@ async fn microphone_audio_reaches_the_server_and_the_turn_is_answered() {
         .filter(|r| r.event_type == "input_audio_buffer.append")
         .collect();
     assert_eq!(appends.len(), spoken.len() / 960);
-    wait_for(&mut events, "answer audio queued", |_| {
-        player.queued() >= 7200
-    })
-    .await;
+    wait_for(events, "answer audio queued", |_| player.queued() >= 7200).await;
     assert_eq!(player.queued(), 7200, "300 ms of answer audio at 24 kHz");
-    handle.shutdown();
-    task.await.unwrap().unwrap();
+    agent.stop().await;
 }
