@@ -16,6 +16,26 @@ async fn next_event(events: &mut realtime_agent::transport::EventStream) -> Serv
     }
 }
 
+/// A GA connection to `server`, past its `session.created`.
+async fn open(
+    server: &FakeServer,
+) -> (
+    realtime_agent::transport::EventSender,
+    realtime_agent::transport::EventStream,
+    realtime_agent::transport::ConnectionGuard,
+) {
+    let options = ConnectOptions {
+        url: Some(server.url()),
+        ..ConnectOptions::new("m")
+    };
+    let (sender, mut events, guard) = connect(&options).await.unwrap().into_parts();
+    assert!(matches!(
+        next_event(&mut events).await,
+        ServerEvent::SessionCreated(_)
+    ));
+    (sender, events, guard)
+}
+
 fn config() -> SessionConfig {
     SessionConfig {
         kind: Some(SessionKind::Realtime),
@@ -88,12 +108,7 @@ async fn beta_session_update_round_trip() {
 #[tokio::test]
 async fn ga_requires_session_type() {
     let server = FakeServer::start().await;
-    let options = ConnectOptions {
-        url: Some(server.url()),
-        ..ConnectOptions::new("m")
-    };
-    let (sender, mut events, _guard) = connect(&options).await.unwrap().into_parts();
-    next_event(&mut events).await;
+    let (sender, mut events, _guard) = open(&server).await;
     let id = sender
         .send(ClientEvent::session_update(SessionConfig {
             instructions: Some("x".into()),
@@ -115,12 +130,7 @@ async fn ga_requires_session_type() {
 #[tokio::test]
 async fn close_frame_ends_the_stream_with_code_and_reason() {
     let server = FakeServer::start().await;
-    let options = ConnectOptions {
-        url: Some(server.url()),
-        ..ConnectOptions::new("m")
-    };
-    let (_sender, mut events, _guard) = connect(&options).await.unwrap().into_parts();
-    next_event(&mut events).await;
+    let (_sender, mut events, _guard) = open(&server).await;
     server.close_connection(1001, "session expired");
     loop {
         match tokio::time::timeout(Duration::from_secs(5), events.recv())
@@ -144,12 +154,7 @@ async fn close_frame_ends_the_stream_with_code_and_reason() {
 #[tokio::test]
 async fn dropped_connection_is_reported() {
     let server = FakeServer::start().await;
-    let options = ConnectOptions {
-        url: Some(server.url()),
-        ..ConnectOptions::new("m")
-    };
-    let (_sender, mut events, _guard) = connect(&options).await.unwrap().into_parts();
-    next_event(&mut events).await;
+    let (_sender, mut events, _guard) = open(&server).await;
     server.drop_connection();
     match tokio::time::timeout(Duration::from_secs(5), events.recv())
         .await
@@ -167,12 +172,7 @@ async fn dropped_connection_is_reported() {
 #[tokio::test]
 async fn malformed_frames_are_skipped() {
     let server = FakeServer::start().await;
-    let options = ConnectOptions {
-        url: Some(server.url()),
-        ..ConnectOptions::new("m")
-    };
-    let (_sender, mut events, _guard) = connect(&options).await.unwrap().into_parts();
-    next_event(&mut events).await;
+    let (_sender, mut events, _guard) = open(&server).await;
     server.send_raw("{not json");
     server.send_raw(r#"{"type":"response.future_event","x":1}"#);
     server.send_error(ApiError::new("server_error", "boom", "Something broke."));
