@@ -13,6 +13,8 @@ pub(crate) struct Speech {
     received: HashMap<String, usize>,
     transcripts: HashMap<String, String>,
     muted_response: Option<String>,
+    /// What was heard of interrupted items: shown and replayed instead of the whole transcript.
+    heard: HashMap<String, String>,
     /// The item whose audio arrived last: the one that is playing, or will.
     current_item: Option<String>,
 }
@@ -71,6 +73,7 @@ impl Speech {
         let audio_end_ms = played_ms.min(received_ms);
         let transcript = self.transcripts.get(&item_id).map_or("", String::as_str);
         let heard_text = cut_transcript(transcript, audio_end_ms, received_ms);
+        self.heard.insert(item_id.clone(), heard_text.clone());
         Some(Cut {
             item_id,
             audio_end_ms,
@@ -78,10 +81,16 @@ impl Speech {
         })
     }
 
+    /// What was heard of `item_id` if it was interrupted.
+    pub(crate) fn heard(&self, item_id: &str) -> Option<&str> {
+        self.heard.get(item_id).map(String::as_str)
+    }
+
     /// Forgets the bookkeeping of finished responses' items (bounded memory in long sessions),
     /// keeping the item that may still be playing.
     pub(crate) fn response_done(&mut self, items: &[String]) {
         for item in items {
+            self.heard.remove(item);
             if self.current_item.as_deref() != Some(item) {
                 self.received.remove(item);
                 self.transcripts.remove(item);

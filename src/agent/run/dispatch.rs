@@ -124,8 +124,8 @@ impl Loop {
                 }
                 Item::Message(message) => {
                     let id = message.id.clone().unwrap_or_default();
-                    let text = match self.heard.remove(&id) {
-                        Some(heard) => heard,
+                    let text = match self.speech.heard(&id) {
+                        Some(heard) => heard.to_owned(),
                         None => message
                             .content
                             .iter()
@@ -157,7 +157,10 @@ impl Loop {
                 });
             }
             ServerEvent::ResponseOutputAudioTranscriptDone(e) => {
-                let text = self.heard.get(&e.item_id).cloned().unwrap_or(e.transcript);
+                let text = self
+                    .speech
+                    .heard(&e.item_id)
+                    .map_or(e.transcript, str::to_owned);
                 self.bus.emit(AgentEvent::AssistantMessage {
                     response_id: e.response_id,
                     item_id: e.item_id,
@@ -249,8 +252,6 @@ impl Loop {
         {
             self.send(ClientEvent::truncate(&cut.item_id, 0, cut.audio_end_ms))
                 .await;
-            self.heard
-                .insert(cut.item_id.clone(), cut.heard_text.clone());
             self.bus.emit(AgentEvent::Interrupted {
                 item_id: cut.item_id,
                 played_ms: cut.audio_end_ms,
