@@ -164,7 +164,6 @@ fn main() {
         let mut uplink_latency = Vec::new();
         for _ in 0..200 {
             tokio::time::sleep(Duration::from_millis(5)).await;
-            let mark = server.elapsed();
             let count = appends(&server);
             let sent = Instant::now();
             feeder.push_f32(&callback, device_rate, device_channels as u16).await.unwrap();
@@ -172,7 +171,6 @@ fn main() {
             server
                 .wait_until("append", Duration::from_secs(5), |s| appends(s) > count)
                 .await;
-            let _ = mark;
             uplink_latency.push(sent.elapsed());
         }
         let mut downlink_latency = Vec::new();
