@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{AgentEvent, ToolStatus};
+use crate::ApiKey;
 use crate::tool::{OnInterrupt, SessionInfo, ToolContext, ToolError, ToolRegistry, output};
 
 /// The user's decision on a call that needs approval.
@@ -56,6 +57,8 @@ pub(crate) struct Posted {
 pub(crate) struct Calls {
     registry: Arc<ToolRegistry>,
     session: Arc<SessionInfo>,
+    /// Secrets no program a tool starts may see (the agent's key).
+    withheld: Arc<[ApiKey]>,
     tasks: JoinSet<Finished>,
     /// Calls that finished on their first poll, before needing a task of their own.
     ready: VecDeque<Finished>,
@@ -68,10 +71,15 @@ pub(crate) struct Calls {
 }
 
 impl Calls {
-    pub(crate) fn new(registry: Arc<ToolRegistry>, session: SessionInfo) -> Self {
+    pub(crate) fn new(
+        registry: Arc<ToolRegistry>,
+        session: SessionInfo,
+        withheld: Arc<[ApiKey]>,
+    ) -> Self {
         Calls {
             registry,
             session: Arc::new(session),
+            withheld,
             tasks: JoinSet::new(),
             ready: VecDeque::new(),
             running: HashMap::new(),
@@ -155,7 +163,8 @@ impl Calls {
             None
         };
         let tool = registered.tool().clone();
-        let ctx = ToolContext::new(call_id.as_str(), cancel.clone(), self.session.clone());
+        let ctx = ToolContext::new(call_id.as_str(), cancel.clone(), self.session.clone())
+            .with_withheld_secrets(self.withheld.clone());
         let arguments = arguments.to_owned();
         let name = name.to_owned();
         self.tasks.spawn(async move {
