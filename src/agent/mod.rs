@@ -20,9 +20,11 @@ mod event;
 mod gate;
 mod handle;
 mod history;
+mod metrics;
 mod reconnect;
 mod run;
 mod speech;
+mod turns;
 mod uplink;
 mod usage;
 
@@ -31,6 +33,7 @@ use std::time::Duration;
 pub use builder::{Agent, AgentBuilder};
 pub use event::{AgentEvent, AgentEvents, AgentState, ToolStatus};
 pub use handle::{AgentHandle, AgentStopped};
+pub use metrics::{LatencySummary, Percentiles, ToolTiming, TurnMetrics, TurnTrigger};
 pub use reconnect::ReconnectPolicy;
 pub use usage::{Prices, UsageTotals};
 

@@ -51,6 +51,7 @@ mod typed;
 pub use closure::{
     ArgsOnly, ToolFn, ToolFnError, ToolHandler, WithContext, tool_fn, tool_fn_without_context,
 };
+pub(crate) use context::ToolSignal;
 pub use context::{SessionInfo, ToolContext};
 pub use declared::{
     CommandError, CommandTool, CommandToolSpec, DeclaredToolSpec, HttpError, HttpMethod, HttpTool,
