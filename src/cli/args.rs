@@ -83,6 +83,11 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, requires = "record")]
     pub(crate) record_audio: bool,
 
+    /// Print each turn's latency on stderr as it ends: end of your input to the answer
+    /// starting, to its first audio arriving and being heard, each tool, the whole turn.
+    #[arg(long, global = true)]
+    pub(crate) metrics: bool,
+
     /// Run against the built-in simulated model (no key, no network): it calls a tool when your
     /// words name it and otherwise answers in text and audio.
     #[arg(long, global = true)]

@@ -223,6 +223,15 @@ impl Item {
         })
     }
 
+    /// A system message with one text part: a note for the model inside the conversation.
+    pub fn system_text(text: impl Into<String>) -> Item {
+        Item::Message(MessageItem {
+            role: Role::System,
+            content: vec![ContentPart::input_text(text)],
+            ..MessageItem::default()
+        })
+    }
+
     /// An assistant message with one text part, spelled for `dialect`.
     pub fn assistant_text(text: impl Into<String>, dialect: Dialect) -> Item {
         Item::Message(MessageItem {

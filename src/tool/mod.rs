@@ -55,6 +55,7 @@ pub use child_env::{ALWAYS_WITHHELD, ChildEnv, ResolvedEnv};
 pub use closure::{
     ArgsOnly, ToolFn, ToolFnError, ToolHandler, WithContext, tool_fn, tool_fn_without_context,
 };
+pub(crate) use context::ToolSignal;
 pub use context::{SessionInfo, ToolContext};
 pub use declared::{
     CommandError, CommandTool, CommandToolSpec, DeclaredToolSpec, HttpError, HttpMethod, HttpTool,

@@ -47,9 +47,28 @@ pub(crate) enum Command {
     Freeze,
 }
 
+/// What makes a response out of band (`conversation: "none"`): its output stays out of the
+/// conversation, and its `metadata` is echoed.
+#[derive(Debug, Clone)]
+pub(super) struct OutOfBand {
+    metadata: Option<Value>,
+}
+
+impl OutOfBand {
+    pub(super) fn of(options: &crate::protocol::ResponseOptions) -> Option<OutOfBand> {
+        (options.conversation.as_deref() == Some("none")).then(|| OutOfBand {
+            metadata: options.metadata.clone(),
+        })
+    }
+}
+
 /// A response being streamed.
+///
+/// One at a time: the fake refuses a `response.create` while any response streams, also while
+/// an out-of-band one does (the API would run that one in parallel).
 struct Active {
     id: String,
+    out_of_band: Option<OutOfBand>,
     planned: VecDeque<Planned>,
     output: Vec<Item>,
     pace: Option<Duration>,
@@ -65,6 +84,8 @@ struct Planned {
     event: ServerEvent,
     /// Deltas are skipped when the response is cancelled; done events are still sent.
     delta: bool,
+    /// Wait this long before sending it (taken when the wait starts).
+    wait: Option<Duration>,
 }
 
 pub(crate) struct Connection {
@@ -259,7 +280,7 @@ impl Connection {
                 {
                     return flow;
                 }
-                let reply = self.shared.next_reply(&self.state, true, ms);
+                let reply = self.shared.next_reply(&self.state, true, ms, None);
                 self.start_response(reply).await
             }
             Command::StartResponse(reply) => {

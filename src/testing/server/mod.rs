@@ -166,6 +166,7 @@ impl Shared {
         state: &Mutex<ConnState>,
         from_turn_detection: bool,
         committed_audio_ms: u64,
+        options: Option<&crate::protocol::ResponseOptions>,
     ) -> Reply {
         let mut script = self.script.lock().unwrap();
         if let Some(reply) = script.replies.pop_front() {
@@ -180,6 +181,7 @@ impl Shared {
             conversation: state.conversation.items(),
             from_turn_detection,
             committed_audio_ms,
+            options,
         })
     }
 }
