@@ -1,6 +1,6 @@
 //! The `agent` command line as a library (feature `cli`), so that a program of your own can add
 //! Rust tools and get the whole command: voice, `--text`, `--input`, `--sim`, `tools`, `check`,
-//! `devices`, `token`.
+//! `devices`, `token`, `fake-server`.
 //!
 //! ```no_run
 //! use realtime_agent::cli::Cli;
@@ -32,7 +32,7 @@
 //! | `driver.rs` | the loop every mode shares: events, stdin, approvals, Ctrl-C, when to stop |
 //! | `render.rs`, `summary.rs` | transcripts, tool calls, status; usage and cost |
 //! | `modes/` | voice, text and file |
-//! | `commands/` | `tools`, `devices`, `check`, `token` |
+//! | `commands/` | `tools`, `devices`, `check`, `token`, `fake-server` |
 //! | `record.rs`, `console.rs` | the `--record` file; stdin lines |
 //! | `exit.rs` | one exit code per kind of failure |
 
@@ -171,6 +171,7 @@ impl Cli {
                 api_base,
                 json,
             }) => commands::token(global, expires_in, api_base, json).await,
+            Some(Command::FakeServer { port }) => commands::fake_server(port).await,
             None => {
                 let context = session::prepare(global, &self.tools).await?;
                 if args.text {
