@@ -66,6 +66,9 @@ pub(crate) struct Calls {
     started: HashSet<String>,
     batches: HashMap<String, Batch>,
     approvals: HashMap<String, oneshot::Sender<Decision>>,
+    /// Tools removed from the session (and not added back): a call to one gets an output that
+    /// says so rather than "unknown tool".
+    removed: HashSet<String>,
     /// Cancels every call when the session ends.
     session_cancel: CancellationToken,
 }
@@ -86,6 +89,7 @@ impl Calls {
             started: HashSet::new(),
             batches: HashMap::new(),
             approvals: HashMap::new(),
+            removed: HashSet::new(),
             session_cancel: CancellationToken::new(),
         }
     }
@@ -94,6 +98,19 @@ impl Calls {
         let mut info = (*self.session).clone();
         info.session_id = Some(id.to_owned());
         self.session = Arc::new(info);
+    }
+
+    /// The tools calls are looked up in.
+    pub(crate) fn registry(&self) -> &ToolRegistry {
+        &self.registry
+    }
+
+    /// Replaces the tools new calls are looked up in; `removed` are the names that went.
+    /// Running calls keep the tool they started with.
+    pub(crate) fn set_registry(&mut self, registry: Arc<ToolRegistry>, removed: Vec<String>) {
+        self.removed.extend(removed);
+        self.removed.retain(|name| registry.get(name).is_none());
+        self.registry = registry;
     }
 
     /// Whether any call is running.
@@ -141,7 +158,11 @@ impl Calls {
         let call_id = call_id.to_owned();
         let Some(registered) = registered else {
             let available = self.registry.names();
-            let output = output::unknown_tool(name, &available);
+            let output = if self.removed.contains(name) {
+                output::removed_tool(name, &available)
+            } else {
+                output::unknown_tool(name, &available)
+            };
             self.ready.push_back(Finished {
                 call_id,
                 output,
