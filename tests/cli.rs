@@ -5,6 +5,7 @@ mod cli {
     mod commands;
     mod config_errors;
     mod failures;
+    mod fake_server;
     mod file;
     mod record;
     mod secrets;

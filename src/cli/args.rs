@@ -119,6 +119,14 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the --sim model as a fake Realtime server on 127.0.0.1, for clients in any
+    /// language (GA, or beta with `OpenAI-Beta: realtime=v1`). Prints its URL, e.g.
+    /// ws://127.0.0.1:8765/v1/realtime, then serves until Ctrl-C.
+    FakeServer {
+        /// The port to listen on (0: any free port).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        port: u16,
+    },
 }
 
 fn parse_dialect(text: &str) -> Result<Dialect, String> {

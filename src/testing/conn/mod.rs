@@ -160,7 +160,13 @@ impl Connection {
             let flow = tokio::select! {
                 frame = self.ws.next() => match frame {
                     Some(Ok(Message::Text(text))) => self.on_frame(&text).await,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
+                    Some(Ok(Message::Close(_))) => {
+                        // Complete the close handshake: tungstenite has queued the reply, and
+                        // closing the sink writes it (a read would too, but there is none).
+                        let _ = SinkExt::close(&mut self.ws).await;
+                        Flow::Stop
+                    }
+                    None | Some(Err(_)) => Flow::Stop,
                     Some(Ok(Message::Binary(_))) => {
                         self.send_error(ApiError::new("invalid_request_error", "invalid_event", "Binary frames are not supported."), None).await
                     }
