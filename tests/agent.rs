@@ -3,6 +3,7 @@
 
 mod agent {
     mod audio;
+    mod embed;
     mod support;
     mod tools;
     mod toolset;
