@@ -35,6 +35,7 @@
 //! # Example
 //!
 //! ```no_run
+//! use futures_util::StreamExt as _;
 //! use realtime_agent::agent::{Agent, AgentEvent};
 //! use realtime_agent::tool::tool_fn_without_context;
 //!
@@ -48,19 +49,19 @@
 //! let lights = tool_fn_without_context("set_lights", "Turns the lights on or off.", |args: Lights| async move {
 //!     Ok::<_, String>(if args.on { "lights on" } else { "lights off" })
 //! });
-//! let agent = Agent::builder()
-//!     .api_key(realtime_agent::ApiKey::from_env("OPENAI_API_KEY").expect("set OPENAI_API_KEY"))
-//!     .tool(lights)
-//!     .build()?;
-//! let handle = agent.handle();
-//! let mut events = handle.subscribe(256);
-//! tokio::spawn(agent.run());
-//! handle.send_text("Turn the lights on, please.").await?;
-//! while let Some(event) = events.recv().await {
+//! // The key comes from OPENAI_API_KEY; without one, `build` says so.
+//! let agent = Agent::builder().tool(lights).build()?;
+//! let mut events = agent.handle().subscribe(256);
+//! // Handshake errors (a refused key, a wrong URL) come back from `connect`, typed.
+//! let session = agent.connect().await?;
+//! session.send_text("Turn the lights on, please.").await?;
+//! while let Some(event) = events.next().await {
 //!     if let AgentEvent::AssistantMessage { text, .. } = event {
 //!         println!("{text}");
+//!         break;
 //!     }
 //! }
+//! session.shutdown().await?;
 //! # Ok(()) }
 //! ```
 

@@ -3,6 +3,7 @@
 
 mod agent {
     mod audio;
+    mod embed;
     mod metrics;
     mod support;
     mod talk;

@@ -116,7 +116,8 @@ pub enum AgentEvent {
         /// The text.
         text: String,
     },
-    /// A chunk of the assistant's audio, in the session output format.
+    /// A chunk of the assistant's audio, in the session output format. Only with
+    /// [`AgentBuilder::audio_events`](super::AgentBuilder::audio_events) on.
     AssistantAudio {
         /// The response.
         response_id: String,
@@ -257,10 +258,23 @@ pub enum AgentEvent {
     },
 }
 
-/// The events of one subscriber. Read with [`AgentEvents::recv`].
+/// The events of one subscriber. Read with [`AgentEvents::recv`], or as a
+/// [`Stream`](futures_util::Stream) (with `StreamExt`'s `next`, `filter`, …); either way it ends
+/// once the agent has stopped and every event has been read.
 #[derive(Debug)]
 pub struct AgentEvents {
     rx: mpsc::Receiver<AgentEvent>,
+}
+
+impl futures_util::Stream for AgentEvents {
+    type Item = AgentEvent;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<AgentEvent>> {
+        self.rx.poll_recv(cx)
+    }
 }
 
 impl AgentEvents {

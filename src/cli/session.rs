@@ -108,11 +108,13 @@ pub(crate) fn builder(context: &Context) -> Result<AgentBuilder, Failure> {
     match &context.sim {
         // Never hand a real key to the simulation.
         Some(sim) => {
-            builder = builder.connect_options(ConnectOptions {
-                url: Some(sim.url()),
-                api_key: None,
-                ..config.connect_options()
-            });
+            builder = builder
+                .connect_options(ConnectOptions {
+                    url: Some(sim.url()),
+                    api_key: None,
+                    ..config.connect_options()
+                })
+                .no_api_key();
         }
         None => {
             // A URL that cannot work is the first thing to fix.

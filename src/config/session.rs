@@ -186,7 +186,8 @@ impl Config {
         let mut builder = Agent::builder()
             .connect_options(self.connect_options())
             .session(self.session())
-            .tools(self.tool_registry_with(rust)?);
+            .tools(self.tool_registry_with(rust)?)
+            .api_key_env(self.api_key_env());
         if let Some(key) = self.api_key() {
             builder = builder.api_key(key);
         }

@@ -75,13 +75,11 @@ impl Loop {
                 });
             }
             ServerEvent::Error(e) => {
-                let code = e.error.code.clone();
-                let ours = self
-                    .gate
-                    .on_error(e.error.event_id.as_deref(), code.as_deref());
-                let benign = code.as_deref().is_some_and(|c| BENIGN_ERRORS.contains(&c))
-                    || (ours
-                        && code.as_deref() == Some("conversation_already_has_active_response"));
+                let code = e.error.code.as_ref();
+                let ours = self.gate.on_error(e.error.event_id.as_deref(), code);
+                // A refused `response.create` of ours is asked again by the gate.
+                let benign = code.is_some_and(ApiErrorCode::is_benign_race)
+                    || (ours && code == Some(&ApiErrorCode::ConversationAlreadyHasActiveResponse));
                 if benign {
                     tracing::debug!(error = %e.error, "benign race");
                 } else {

@@ -26,8 +26,8 @@ use super::uplink::Uplink;
 use super::usage::UsageTotals;
 use crate::audio::{AudioSink, AudioSource};
 use crate::protocol::{
-    ClientEvent, Dialect, Item, ResponseCreate, ResponseOptions, ServerEvent, SessionConfig,
-    SessionKind,
+    ApiErrorCode, ClientEvent, Dialect, Item, ResponseCreate, ResponseOptions, ServerEvent,
+    SessionConfig, SessionKind,
 };
 use crate::tool::{SessionInfo, ToolSignal};
 use crate::transport::{
@@ -54,12 +54,6 @@ fn cap_output(output: &mut String) {
         "\n[output cut: {total} bytes, the first {end} shown]"
     ));
 }
-
-/// Error codes that are benign races (the protocol notes say to swallow them).
-const BENIGN_ERRORS: &[&str] = &[
-    "response_cancel_not_active",
-    "item_truncate_invalid_item_id",
-];
 
 /// An agent that has been built but not started.
 pub(crate) struct Runtime {
@@ -141,8 +135,35 @@ struct Loop {
     server_answer_due: Option<Instant>,
 }
 
+/// The outcome of opening the first connection.
+pub(crate) enum Opened {
+    /// The session is configured; the loop is ready to run.
+    Live(Box<Started>),
+    /// The agent was shut down before the connection was up.
+    ShutDown(SessionSummary),
+}
+
+/// An agent whose first connection is open and configured, not yet running its loop.
+pub(crate) struct Started {
+    state: Loop,
+    source: Option<Box<dyn AudioSource>>,
+    commands_tx: mpsc::Sender<Command>,
+    sender_rx: watch::Receiver<Option<EventSender>>,
+    input_format: crate::protocol::AudioFormat,
+}
+
 impl Runtime {
+    /// Runs the session to its end: [`Runtime::open`], then [`Started::run`].
     pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
+        match self.open().await? {
+            Opened::Live(started) => started.run().await,
+            Opened::ShutDown(summary) => Ok(summary),
+        }
+    }
+
+    /// Opens and configures the first connection. A refused key or a wrong URL is the caller's
+    /// to fix, so it comes back here rather than being retried.
+    pub(crate) async fn open(self) -> Result<Opened, crate::Error> {
         let Runtime {
             settings,
             bus,
@@ -163,7 +184,6 @@ impl Runtime {
         }
         let info = SessionInfo::new(settings.connect.model.clone(), dialect);
         let (sender_watch, sender_rx) = watch::channel(None);
-        let uplink_cancel = shutdown.child_token();
         let monitor = sink.as_ref().and_then(|sink| sink.monitor());
         let mut state = Loop {
             calls: Calls::new(
@@ -203,13 +223,11 @@ impl Runtime {
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 
-        // The first connection: a refused key or a wrong URL is the caller's to fix, so it
-        // fails the run rather than retrying.
         let connection = tokio::select! {
             _ = state.shutdown.cancelled() => {
                 state.bus.emit(AgentEvent::Closed { reason: "shut down before connecting".into() });
                 state.bus.close();
-                return Ok(state.summary());
+                return Ok(Opened::ShutDown(state.summary()));
             }
             connection = connect_with_recorder(&state.settings.connect, state.settings.recorder.clone()) => connection,
         };
@@ -224,7 +242,27 @@ impl Runtime {
             }
         };
         state.install(connection, false).await;
+        Ok(Opened::Live(Box::new(Started {
+            state,
+            source,
+            commands_tx,
+            sender_rx,
+            input_format: session.input_audio_format.unwrap_or_default(),
+        })))
+    }
+}
 
+impl Started {
+    /// Runs the loop until the session ends, then closes everything.
+    pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
+        let Started {
+            mut state,
+            source,
+            commands_tx,
+            sender_rx,
+            input_format,
+        } = self;
+        let uplink_cancel = state.shutdown.child_token();
         let uplink = source.map(|source| {
             tokio::spawn(
                 Uplink {
@@ -233,7 +271,7 @@ impl Runtime {
                     commands: commands_tx,
                     bus: state.bus.clone(),
                     cancel: uplink_cancel.clone(),
-                    format: session.input_audio_format.unwrap_or_default(),
+                    format: input_format,
                     hold_ms: state.settings.input_buffer_ms,
                 }
                 .run(),
