@@ -4,7 +4,9 @@
 mod agent {
     mod audio;
     mod embed;
+    mod metrics;
     mod support;
+    mod talk;
     mod tools;
     mod toolset;
     mod turns;

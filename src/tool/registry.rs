@@ -24,6 +24,8 @@ pub struct ToolOverrides {
     pub on_interrupt: Option<OnInterrupt>,
     /// Replaces whether the tool requires approval.
     pub requires_approval: Option<bool>,
+    /// Replaces when a filler is said during a call.
+    pub filler_after: Option<Duration>,
 }
 
 impl ToolOverrides {
@@ -51,6 +53,7 @@ impl ToolOverrides {
             timeout: self.timeout.unwrap_or(options.timeout),
             on_interrupt: self.on_interrupt.unwrap_or(options.on_interrupt),
             requires_approval: self.requires_approval.unwrap_or(options.requires_approval),
+            filler_after: self.filler_after.or(options.filler_after),
         }
     }
 }
