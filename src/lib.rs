@@ -80,5 +80,20 @@ pub mod transport;
 
 pub use error::{Error, Result};
 pub use secret::ApiKey;
+
+// What a tool author needs, at the versions this crate uses, so that a tool needs no matching
+// versions of its own: `#[realtime_agent::async_trait]` for `impl Tool`, and the crates behind
+// `tool_args!`.
+pub use async_trait::async_trait;
+pub use schemars;
+pub use serde;
+pub use serde_json;
+
+/// The names a tool author and an embedding app use most: `use realtime_agent::prelude::*;`.
+pub mod prelude {
+    pub use crate::agent::{Agent, AgentEvent, AgentHandle};
+    pub use crate::tool::{BoxError, Tool, ToolContext, tool};
+    pub use crate::{async_trait, tool_args};
+}
 #[cfg(feature = "testing")]
 pub mod testing;

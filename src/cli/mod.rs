@@ -62,6 +62,7 @@ use exit::Failure;
 
 /// The `agent` command, with any Rust tools added to those `agent.toml` declares.
 #[derive(Debug, Default)]
+#[must_use = "a Cli does nothing until run"]
 pub struct Cli {
     tools: ToolRegistry,
     error: Option<RegistryError>,

@@ -16,6 +16,7 @@ const MAX_NAME_LEN: usize = 64;
 ///
 /// `agent.toml` uses it to change the timeout or approval of a Rust tool without touching its code.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "overrides do nothing until passed to a registration"]
 pub struct ToolOverrides {
     /// Replaces the tool's timeout.
     pub timeout: Option<Duration>,

@@ -187,6 +187,7 @@ impl Shared {
 }
 
 /// Builds a [`FakeServer`].
+#[must_use = "a FakeServerBuilder does nothing until started"]
 pub struct FakeServerBuilder {
     replies: VecDeque<Reply>,
     responder: Option<Box<dyn Responder>>,
