@@ -6,6 +6,8 @@ mod cli {
     mod config_errors;
     mod failures;
     mod file;
+    #[cfg(feature = "otel")]
+    mod otel;
     mod record;
     mod shipped_tools;
     mod support;

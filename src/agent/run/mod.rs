@@ -139,6 +139,8 @@ struct Loop {
     /// The server's turn detection is about to answer the user (`speech_stopped` seen, no
     /// `response.created` yet): not a quiet moment until then, or until this instant.
     server_answer_due: Option<Instant>,
+    /// The `tool_call` span of each running call (telemetry).
+    tool_spans: HashMap<String, tracing::Span>,
 }
 
 impl Runtime {
@@ -165,6 +167,7 @@ impl Runtime {
         let (sender_watch, sender_rx) = watch::channel(None);
         let uplink_cancel = shutdown.child_token();
         let monitor = sink.as_ref().and_then(|sink| sink.monitor());
+        let session_span = tracing::info_span!("session", model = %settings.connect.model);
         let mut state = Loop {
             calls: Calls::new(settings.tools.clone(), info),
             history: History::new(settings.history_budget_chars),
@@ -191,11 +194,12 @@ impl Runtime {
             reconnect: None,
             tool_calls: 0,
             started: Instant::now(),
-            turns: TurnClock::new(monitor),
+            turns: TurnClock::new(monitor, session_span),
             out_of_band: HashSet::new(),
             background_results: VecDeque::new(),
             spoken_progress: VecDeque::new(),
             server_answer_due: None,
+            tool_spans: HashMap::new(),
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 
