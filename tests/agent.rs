@@ -7,5 +7,6 @@ mod agent {
     mod support;
     mod talk;
     mod tools;
+    mod toolset;
     mod turns;
 }

@@ -9,6 +9,7 @@ mod cli {
     #[cfg(feature = "otel")]
     mod otel;
     mod record;
+    mod secrets;
     mod shipped_tools;
     mod support;
     mod text;

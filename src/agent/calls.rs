@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{AgentEvent, ToolStatus};
+use crate::ApiKey;
 use crate::tool::{
     OnInterrupt, SessionInfo, ToolContext, ToolError, ToolRegistry, ToolSignal, output,
 };
@@ -69,6 +70,8 @@ pub(crate) struct Posted {
 pub(crate) struct Calls {
     registry: Arc<ToolRegistry>,
     session: Arc<SessionInfo>,
+    /// Secrets no program a tool starts may see (the agent's key).
+    withheld: Arc<[ApiKey]>,
     tasks: JoinSet<Finished>,
     /// Calls that finished on their first poll, before needing a task of their own.
     ready: VecDeque<Finished>,
@@ -76,6 +79,9 @@ pub(crate) struct Calls {
     started: HashSet<String>,
     batches: HashMap<String, Batch>,
     approvals: HashMap<String, oneshot::Sender<Decision>>,
+    /// Tools removed from the session (and not added back): a call to one gets an output that
+    /// says so rather than "unknown tool".
+    removed: HashSet<String>,
     /// Cancels every call when the session ends.
     session_cancel: CancellationToken,
     signals_tx: mpsc::Sender<ToolSignal>,
@@ -109,19 +115,25 @@ pub(crate) struct FillerDue {
 }
 
 impl Calls {
-    pub(crate) fn new(registry: Arc<ToolRegistry>, session: SessionInfo) -> Self {
+    pub(crate) fn new(
+        registry: Arc<ToolRegistry>,
+        session: SessionInfo,
+        withheld: Arc<[ApiKey]>,
+    ) -> Self {
         let (signals_tx, signals) = mpsc::channel(SIGNAL_CAPACITY);
         Calls {
             signals_tx,
             signals,
             registry,
             session: Arc::new(session),
+            withheld,
             tasks: JoinSet::new(),
             ready: VecDeque::new(),
             running: HashMap::new(),
             started: HashSet::new(),
             batches: HashMap::new(),
             approvals: HashMap::new(),
+            removed: HashSet::new(),
             session_cancel: CancellationToken::new(),
         }
     }
@@ -130,6 +142,19 @@ impl Calls {
         let mut info = (*self.session).clone();
         info.session_id = Some(id.to_owned());
         self.session = Arc::new(info);
+    }
+
+    /// The tools calls are looked up in.
+    pub(crate) fn registry(&self) -> &ToolRegistry {
+        &self.registry
+    }
+
+    /// Replaces the tools new calls are looked up in; `removed` are the names that went.
+    /// Running calls keep the tool they started with.
+    pub(crate) fn set_registry(&mut self, registry: Arc<ToolRegistry>, removed: Vec<String>) {
+        self.removed.extend(removed);
+        self.removed.retain(|name| registry.get(name).is_none());
+        self.registry = registry;
     }
 
     /// Whether any call of the conversation's turn is running (background calls are not: the
@@ -239,7 +264,11 @@ impl Calls {
         let call_id = call_id.to_owned();
         let Some(registered) = registered else {
             let available = self.registry.names();
-            let output = output::unknown_tool(name, &available);
+            let output = if self.removed.contains(name) {
+                output::removed_tool(name, &available)
+            } else {
+                output::unknown_tool(name, &available)
+            };
             self.ready.push_back(Finished {
                 call_id,
                 output,
@@ -262,6 +291,7 @@ impl Calls {
         };
         let tool = registered.tool().clone();
         let ctx = ToolContext::new(call_id.as_str(), cancel.clone(), self.session.clone())
+            .with_withheld_secrets(self.withheld.clone())
             .with_signals(self.signals_tx.clone());
         let arguments = arguments.to_owned();
         let name = name.to_owned();

@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::Dialect;
+use crate::secret::ApiKey;
 
 /// Facts about the session a tool call belongs to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +47,10 @@ pub struct ToolContext {
     call_id: Arc<str>,
     cancellation: CancellationToken,
     session: Arc<SessionInfo>,
+    /// Secrets no program the tool starts may see (see [`ChildEnv::withhold_from`]).
+    ///
+    /// [`ChildEnv::withhold_from`]: crate::tool::ChildEnv::withhold_from
+    withheld: Arc<[ApiKey]>,
     /// To the agent loop: progress and early answers. `None` outside a session.
     signals: Option<mpsc::Sender<ToolSignal>>,
 }
@@ -74,6 +79,7 @@ impl ToolContext {
             call_id: call_id.into(),
             cancellation,
             session,
+            withheld: Arc::from([]),
             signals: None,
         }
     }
@@ -97,6 +103,18 @@ impl ToolContext {
                 false
             }
         }
+    }
+
+    /// The same context, with `secrets` (the key the agent connects with) withheld from any
+    /// program the tool starts through a [`ChildEnv`](crate::tool::ChildEnv). The agent loop
+    /// sets this; a tool cannot read them back.
+    pub fn with_withheld_secrets(mut self, secrets: impl Into<Arc<[ApiKey]>>) -> Self {
+        self.withheld = secrets.into();
+        self
+    }
+
+    pub(crate) fn withheld_secrets(&self) -> &[ApiKey] {
+        &self.withheld
     }
 
     /// A context outside any session, with a fresh token: for calling a tool directly, e.g. in

@@ -169,7 +169,11 @@ impl Runtime {
         let monitor = sink.as_ref().and_then(|sink| sink.monitor());
         let session_span = tracing::info_span!("session", model = %settings.connect.model);
         let mut state = Loop {
-            calls: Calls::new(settings.tools.clone(), info),
+            calls: Calls::new(
+                settings.tools.clone(),
+                info,
+                settings.connect.api_key.iter().cloned().collect(),
+            ),
             history: History::new(settings.history_budget_chars),
             settings,
             bus,
