@@ -20,6 +20,7 @@
 //! | [`config`] | agent.toml into the same `AgentBuilder`: line/column errors, declared tools |
 //! | `cli` | the `agent` command as a library: `Cli::new().tool(..).run_from_env()` (feature `cli`) |
 //! | [`testing`] | a fake Realtime server on 127.0.0.1 (feature `testing`) |
+//! | `otel` | OpenTelemetry export of session, turn and tool-call spans (feature `otel`) |
 //!
 //! # Features
 //!
@@ -28,6 +29,7 @@
 //! | `audio` | yes | microphone and speaker through cpal (`audio::device`); needs `libasound2-dev` |
 //! | `cli` | yes | the `agent` command line (implies `testing`, for `--sim`) |
 //! | `testing` | no | [`testing::FakeServer`], for tests, benchmarks and offline demos |
+//! | `otel` | no | `otel::OtlpExport`: spans with the turn latency figures over OTLP HTTP/protobuf |
 //!
 //! With `--no-default-features` the library still does WAV files, in-memory audio channels,
 //! resampling and G.711: everything a server or telephony bridge needs, without ALSA.
@@ -72,6 +74,8 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod logging;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod protocol;
 pub mod secret;
 pub mod token;

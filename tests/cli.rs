@@ -7,6 +7,8 @@ mod cli {
     mod failures;
     mod fake_server;
     mod file;
+    #[cfg(feature = "otel")]
+    mod otel;
     mod record;
     mod secrets;
     mod shipped_tools;

@@ -11,6 +11,8 @@ use super::metrics::{ToolTiming, TurnMetrics, TurnTrigger};
 use crate::audio::PlaybackMonitor;
 
 struct Open {
+    /// The `turn` span (telemetry); its fields are recorded when the turn is over.
+    span: tracing::Span,
     turn: u64,
     trigger: TurnTrigger,
     start: Instant,
@@ -23,28 +25,50 @@ struct Open {
     tools: Vec<ToolTiming>,
 }
 
-#[derive(Default)]
 pub(crate) struct TurnClock {
     turns: u64,
     open: Option<Open>,
     monitor: Option<PlaybackMonitor>,
+    /// The session's span, parent of every turn's.
+    session: tracing::Span,
 }
 
 impl TurnClock {
     /// A clock that reads "first audio heard" from `monitor` (the sink's playback), if any.
-    pub(crate) fn new(monitor: Option<PlaybackMonitor>) -> Self {
+    pub(crate) fn new(monitor: Option<PlaybackMonitor>, session: tracing::Span) -> Self {
         TurnClock {
             turns: 0,
             open: None,
             monitor,
+            session,
         }
+    }
+
+    /// The span of the turn in progress (parent of its tool calls), else the session's.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        self.open.as_ref().map_or(&self.session, |open| &open.span)
     }
 
     /// The user's input ended at `at`: a new turn starts. A turn still open is over, cut short.
     pub(crate) fn start(&mut self, trigger: TurnTrigger, at: Instant) -> Option<TurnMetrics> {
         let previous = self.interrupted(at);
         self.turns += 1;
+        let span = tracing::info_span!(
+            parent: &self.session,
+            "turn",
+            // Signed: OpenTelemetry has no unsigned integers (a u64 would become text).
+            turn = self.turns as i64,
+            trigger = %trigger,
+            response_created_ms = tracing::field::Empty,
+            first_text_ms = tracing::field::Empty,
+            first_audio_ms = tracing::field::Empty,
+            first_audio_played_ms = tracing::field::Empty,
+            total_ms = tracing::field::Empty,
+            interrupted = tracing::field::Empty,
+            tool_calls = tracing::field::Empty,
+        );
         self.open = Some(Open {
+            span,
             turn: self.turns,
             trigger,
             start: at,
@@ -134,7 +158,7 @@ impl TurnClock {
         } else {
             None
         };
-        TurnMetrics {
+        let metrics = TurnMetrics {
             turn: open.turn,
             trigger: open.trigger,
             response_created: since(open.created),
@@ -144,6 +168,28 @@ impl TurnClock {
             total: end.saturating_duration_since(open.start),
             tools: open.tools,
             interrupted,
+        };
+        record(&open.span, &metrics);
+        // The span closes here, when `open` is dropped.
+        metrics
+    }
+}
+
+/// Puts the figures on the turn's span.
+fn record(span: &tracing::Span, metrics: &TurnMetrics) {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let figures = [
+        ("response_created_ms", metrics.response_created),
+        ("first_text_ms", metrics.first_text),
+        ("first_audio_ms", metrics.first_audio),
+        ("first_audio_played_ms", metrics.first_audio_played),
+    ];
+    for (field, value) in figures {
+        if let Some(value) = value {
+            span.record(field, ms(value));
         }
     }
+    span.record("total_ms", ms(metrics.total));
+    span.record("interrupted", metrics.interrupted);
+    span.record("tool_calls", metrics.tools.len() as i64);
 }

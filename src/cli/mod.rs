@@ -96,22 +96,49 @@ impl Cli {
 
     /// Runs with the process's arguments, logging to stderr as `RUST_LOG` says (quiet by
     /// default). Convert the result for `main`: `Cli::new().run_from_env().await.into()`.
-    /// Every line goes through a [`Redactor`], so that no key reaches the log, whatever crate
-    /// logs it (at `TRACE`, the WebSocket library logs the handshake request, key included).
+    ///
+    /// With the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, the session, turn and
+    /// tool-call spans are exported there too.
     pub async fn run_from_env(mut self) -> ExitCode {
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+
         let redactor = Redactor::new();
         if let Some(key) = ApiKey::from_env(DEFAULT_API_KEY_ENV) {
             redactor.add_secret(&key);
         }
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
+        let log = tracing_subscriber::fmt::layer()
+            .with_writer(redactor.writer(std::io::stderr))
+            .with_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-            )
-            .with_writer(redactor.writer(std::io::stderr))
-            .try_init();
+            );
         self.redactor = Some(redactor);
-        self.run(std::env::args_os()).await
+        #[cfg(feature = "otel")]
+        {
+            let export = telemetry_from_env();
+            let spans = export.as_ref().map(|export| {
+                export.layer().with_filter(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target("realtime_agent", tracing::Level::INFO),
+                )
+            });
+            let _ = tracing_subscriber::registry()
+                .with(log)
+                .with(spans)
+                .try_init();
+            let code = self.run(std::env::args_os()).await;
+            if let Some(export) = export {
+                export.shutdown().await;
+            }
+            code
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            let _ = tracing_subscriber::registry().with(log).try_init();
+            self.run(std::env::args_os()).await
+        }
     }
 
     /// Runs with `args` (the first is the program name). Prints to stdout and stderr, reads
@@ -194,5 +221,27 @@ fn report_failure(failure: &Failure) {
         eprintln!("\x1b[31merror:\x1b[0m {}", failure.message);
     } else {
         eprintln!("error: {}", failure.message);
+    }
+}
+
+/// The OTLP export when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces one) is set; a broken
+/// setting is a warning, never a failed command.
+#[cfg(feature = "otel")]
+fn telemetry_from_env() -> Option<crate::otel::OtlpExport> {
+    let wanted = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    if !wanted {
+        return None;
+    }
+    match crate::otel::OtlpExport::from_env("agent") {
+        Ok(export) => Some(export),
+        Err(error) => {
+            eprintln!("warning: {error}; going on without it");
+            None
+        }
     }
 }

@@ -28,6 +28,10 @@ impl Loop {
                 ..
             } = &posted.event
             {
+                if let Some(span) = self.tool_spans.remove(call_id) {
+                    span.record("status", tracing::field::debug(status));
+                    span.record("duration_ms", duration.as_secs_f64() * 1000.0);
+                }
                 if self.turns.is_open() {
                     self.turns.tool(ToolTiming {
                         call_id: call_id.clone(),
@@ -53,6 +57,15 @@ impl Loop {
     ) {
         let events = self.calls.start(response_id, call_id, name, arguments);
         if !events.is_empty() {
+            let span = tracing::info_span!(
+                parent: self.turns.span(),
+                "tool_call",
+                tool = name,
+                call_id,
+                status = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+            );
+            self.tool_spans.insert(call_id.to_owned(), span);
             self.idle_reported = false;
             self.history.function_call(call_id, name, arguments);
         }

@@ -133,6 +133,8 @@ struct Loop {
     /// The server's turn detection is about to answer the user (`speech_stopped` seen, no
     /// `response.created` yet): not a quiet moment until then, or until this instant.
     server_answer_due: Option<Instant>,
+    /// The `tool_call` span of each running call (telemetry).
+    tool_spans: HashMap<String, tracing::Span>,
 }
 
 /// The outcome of opening the first connection.
@@ -185,6 +187,7 @@ impl Runtime {
         let info = SessionInfo::new(settings.connect.model.clone(), dialect);
         let (sender_watch, sender_rx) = watch::channel(None);
         let monitor = sink.as_ref().and_then(|sink| sink.monitor());
+        let session_span = tracing::info_span!("session", model = %settings.connect.model);
         let mut state = Loop {
             calls: Calls::new(
                 settings.tools.clone(),
@@ -215,11 +218,12 @@ impl Runtime {
             reconnect: None,
             tool_calls: 0,
             started: Instant::now(),
-            turns: TurnClock::new(monitor),
+            turns: TurnClock::new(monitor, session_span),
             out_of_band: HashSet::new(),
             background_results: VecDeque::new(),
             spoken_progress: VecDeque::new(),
             server_answer_due: None,
+            tool_spans: HashMap::new(),
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 
