@@ -4,6 +4,7 @@
 mod cli {
     mod commands;
     mod config_errors;
+    mod echo;
     mod failures;
     mod file;
     mod record;

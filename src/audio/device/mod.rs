@@ -7,6 +7,7 @@
 //! preferred when the device offers them, so the sound server does the conversion.
 
 mod config;
+mod duplex;
 mod health;
 mod list;
 mod mic;
@@ -19,6 +20,7 @@ use cpal::traits::{DeviceTrait, HostTrait};
 pub(crate) use config::{
     ChosenConfig, ConfigRefused, build_with_fallback, choose_config, with_sample_type,
 };
+pub use duplex::{DeviceAudio, DuplexOptions};
 pub(crate) use health::StreamHealth;
 pub use list::{DeviceInfo, list_devices};
 pub use mic::MicSource;

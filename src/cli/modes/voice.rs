@@ -14,8 +14,7 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
     use super::super::render::Renderer;
     use super::super::session;
     use crate::audio::{
-        AudioError, AudioSink, AudioSource, DEFAULT_FRAME_MS, DEFAULT_TAIL, DeviceOptions,
-        HalfDuplexSource, MicSource, SpeakerSink,
+        AudioError, AudioSource, DEFAULT_FRAME_MS, DeviceAudio, DeviceOptions, DuplexOptions,
     };
     use crate::config::{TurnDetectionKind, TurnDetectionSection};
 
@@ -56,35 +55,28 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         crate::config::HostChoice::PulseAudio => crate::audio::AudioHost::PulseAudio,
         crate::config::HostChoice::Alsa => crate::audio::AudioHost::Alsa,
     };
-    let speaker = SpeakerSink::open(
-        &DeviceOptions {
-            host,
-            device: audio.output_device.clone(),
-            ..DeviceOptions::default()
-        },
-        output_format,
-    )?;
-    let mic = MicSource::open(
-        &DeviceOptions {
-            host,
-            device: audio.input_device.clone(),
-            ..DeviceOptions::default()
+    let devices = DeviceAudio::open(
+        &DuplexOptions {
+            input: DeviceOptions {
+                host,
+                device: audio.input_device.clone(),
+                ..DeviceOptions::default()
+            },
+            output: DeviceOptions {
+                host,
+                device: audio.output_device.clone(),
+                ..DeviceOptions::default()
+            },
+            frame_ms: audio.frame_ms.unwrap_or(DEFAULT_FRAME_MS),
+            echo_cancellation: audio.echo_cancellation.unwrap_or(true),
+            half_duplex: audio.half_duplex,
         },
         input_format,
-        audio.frame_ms.unwrap_or(DEFAULT_FRAME_MS),
+        output_format,
     )?;
-    let half_duplex = audio
-        .half_duplex
-        .unwrap_or_else(|| speaker.is_default_device());
-    let mut source: Box<dyn AudioSource> = match speaker.monitor() {
-        Some(monitor) if half_duplex => Box::new(HalfDuplexSource::new(
-            mic,
-            input_format,
-            monitor,
-            DEFAULT_TAIL,
-        )),
-        _ => Box::new(mic),
-    };
+    let in_force = devices.describe();
+    let half_duplex = devices.half_duplex();
+    let (mut source, speaker) = devices.into_parts();
     let gate = push_to_talk.then(PushToTalk::default);
     if let Some(gate) = &gate {
         source = Box::new(Gated {
@@ -97,6 +89,7 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         .audio_sink(speaker)
         .audio_events(false);
     let mut renderer = Renderer::terminal(true);
+    renderer.note(&format!("audio: {in_force}"));
     if context.sim.is_some() {
         renderer.note(
             "the simulated model hears when you speak (by loudness) but cannot understand \
