@@ -32,10 +32,10 @@ const BLOCK: usize = 64;
 
 /// How much earlier than the microphone's capture time the far end is taken, so that an echo
 /// never comes before its reference when the reported latencies are a little off.
-const MARGIN: Duration = Duration::from_millis(30);
+const MARGIN: Duration = Duration::from_millis(50);
 
 /// How far the far-end backlog may stray from the reported lead before it is realigned.
-pub const REALIGN_AT: Duration = Duration::from_millis(20);
+pub const REALIGN_AT: Duration = Duration::from_millis(100);
 
 /// Longest far-end backlog kept without timing information: AEC3 searches about this far.
 const MAX_BACKLOG: Duration = Duration::from_millis(500);
@@ -166,7 +166,11 @@ impl Aec3Canceller {
             }
             if realign && self.blocks > 0 {
                 self.realignments += 1;
-                tracing::debug!(off_samples = off, "echo canceller realigned the far end");
+                tracing::debug!(
+                    off_samples = off,
+                    lead_samples = self.lead.unwrap_or(0.0) as i64,
+                    "echo canceller realigned the far end"
+                );
             }
         }
     }
@@ -215,7 +219,7 @@ impl EchoCanceller for Aec3Canceller {
         let lead = samples(lead) as f64;
         self.lead = Some(match self.lead {
             // Timestamps jitter by a callback or two; follow the trend, not each report.
-            Some(smoothed) => smoothed + 0.05 * (lead - smoothed),
+            Some(smoothed) => smoothed + 0.02 * (lead - smoothed),
             None => lead,
         });
     }

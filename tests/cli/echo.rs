@@ -168,9 +168,9 @@ fn loopback(pulse: &Pulse, ms: u32) {
     let inputs = String::from_utf8(inputs.stdout).unwrap();
     let input = inputs
         .lines()
-        .find(|l| l.split_whitespace().nth(2) == Some(module.as_str()))
+        .find(|l| l.contains("module-loopback"))
         .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no sink input of module {module}: {inputs}"))
+        .unwrap_or_else(|| panic!("no sink input of the loopback (module {module}): {inputs}"))
         .to_owned();
     let ok = pulse
         .command("pactl")
@@ -305,10 +305,16 @@ async fn answer_in(room: Room) -> Outcome {
             .unwrap()
             .success()
     );
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("the agent ends after Ctrl-C")
-        .unwrap();
+    let status = match tokio::time::timeout(Duration::from_secs(60), child.wait()).await {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            let _ = child.kill().await;
+            while let Some(line) = stderr.recv().await {
+                err_seen.push(line);
+            }
+            panic!("the agent did not end after Ctrl-C: {err_seen:#?}");
+        }
+    };
     while let Some(line) = stderr.recv().await {
         err_seen.push(line);
     }
