@@ -4,7 +4,6 @@
 mod cli {
     mod commands;
     mod config_errors;
-    mod echo;
     mod failures;
     mod file;
     mod record;

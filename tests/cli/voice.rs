@@ -13,18 +13,13 @@ use super::support::{Scratch, speech_wav};
 
 /// A PulseAudio server of our own: a `speaker` null sink (the default output) and a `mic` null
 /// sink whose monitor is the default input, so that what is played into `mic` is heard.
-pub(super) struct Pulse {
-    pub(super) dir: tempfile::TempDir,
+struct Pulse {
+    dir: tempfile::TempDir,
     daemon: Child,
 }
 
 impl Pulse {
     fn start() -> Pulse {
-        Pulse::start_with(24_000, 1)
-    }
-
-    /// A server whose two devices run at `rate` Hz with `channels` channels.
-    pub(super) fn start_with(rate: u32, channels: u16) -> Pulse {
         for tool in ["pulseaudio", "pactl", "paplay", "parec"] {
             let found = Command::new(tool).arg("--version").output().is_ok();
             assert!(
@@ -42,12 +37,8 @@ impl Pulse {
                 "--load=module-native-protocol-unix auth-anonymous=1 socket={}",
                 socket.display()
             ))
-            .arg(format!(
-                "--load=module-null-sink sink_name=speaker rate={rate} channels={channels}"
-            ))
-            .arg(format!(
-                "--load=module-null-sink sink_name=mic rate={rate} channels={channels}"
-            ))
+            .arg("--load=module-null-sink sink_name=speaker rate=24000 channels=1")
+            .arg("--load=module-null-sink sink_name=mic rate=24000 channels=1")
             .env("HOME", dir.path())
             .env("XDG_RUNTIME_DIR", &runtime)
             .stdin(Stdio::null())
@@ -76,11 +67,11 @@ impl Pulse {
         pulse
     }
 
-    pub(super) fn server(&self) -> String {
+    fn server(&self) -> String {
         format!("unix:{}", self.dir.path().join("native").display())
     }
 
-    pub(super) fn command(&self, program: &str) -> Command {
+    fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
         command
             .env("HOME", self.dir.path())
@@ -99,9 +90,7 @@ impl Drop for Pulse {
 }
 
 /// Lines of a child's output stream, as they come.
-pub(super) fn lines(
-    stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
-) -> mpsc::Receiver<String> {
+fn lines(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel(1024);
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream).lines();
@@ -115,7 +104,7 @@ pub(super) fn lines(
 }
 
 /// Reads `rx` until a line satisfies `wanted`, keeping everything seen in `seen`.
-pub(super) async fn until(
+async fn until(
     rx: &mut mpsc::Receiver<String>,
     seen: &mut Vec<String>,
     what: &str,
