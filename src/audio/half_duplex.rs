@@ -91,3 +91,18 @@ impl<S: AudioSource> AudioSource for HalfDuplexSource<S> {
         self.inner.dropped_ms()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::half_duplex_default;
+
+    /// Echo cancellation turns the half-duplex default off; without it, the default speaker
+    /// (probably a loudspeaker) turns it on.
+    #[test]
+    fn half_duplex_defaults_off_with_echo_cancellation() {
+        assert!(!half_duplex_default(true, true));
+        assert!(!half_duplex_default(true, false));
+        assert!(half_duplex_default(false, true));
+        assert!(!half_duplex_default(false, false));
+    }
+}
