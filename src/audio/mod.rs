@@ -66,8 +66,8 @@ pub use capture::{CaptureEncoder, DEFAULT_FRAME_MS};
 pub use channel::{ChannelFeeder, ChannelPlayer, ChannelSink, ChannelSource};
 #[cfg(feature = "audio")]
 pub use device::{
-    AudioHost, DeviceAudio, DeviceInfo, DeviceOptions, DuplexOptions, MicSource, SpeakerSink,
-    list_devices,
+    AudioHost, ChosenHost, DeviceAudio, DeviceInfo, DeviceOptions, DuplexOptions, MicSource,
+    SpeakerSink, choose_host, list_devices,
 };
 pub use echo::{EchoCanceller, FarEnd, NoEchoCanceller};
 pub use error::{AudioError, Direction, SUPPORTED_WAV};

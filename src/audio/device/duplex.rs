@@ -53,6 +53,7 @@ pub struct DeviceAudio {
     pub source: Box<dyn AudioSource>,
     /// The speaker.
     pub sink: SpeakerSink,
+    microphone: String,
     echo_cancellation: bool,
     half_duplex: bool,
 }
@@ -77,6 +78,7 @@ impl DeviceAudio {
     ) -> Result<Self, AudioError> {
         let mut sink = SpeakerSink::open(&options.output, output_format)?;
         let mut mic = MicSource::open(&options.input, input_format, options.frame_ms)?;
+        let microphone = mic.device().to_owned();
         let echo_cancellation = options.echo_cancellation;
         if echo_cancellation {
             mic.set_echo_canceller(Box::new(Aec3Canceller::new()), sink.far_end());
@@ -96,9 +98,15 @@ impl DeviceAudio {
         Ok(Self {
             source,
             sink,
+            microphone,
             echo_cancellation,
             half_duplex,
         })
+    }
+
+    /// The microphone's device name.
+    pub fn microphone(&self) -> &str {
+        &self.microphone
     }
 
     /// Whether the echo canceller is in the capture path.

@@ -55,6 +55,10 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         crate::config::HostChoice::PulseAudio => crate::audio::AudioHost::PulseAudio,
         crate::config::HostChoice::Alsa => crate::audio::AudioHost::Alsa,
     };
+    // One choice for both directions: opened separately, `auto` could put the speaker on one
+    // sound system and the microphone on another.
+    let chosen = crate::audio::choose_host(host)?;
+    let host = chosen.host;
     let devices = DeviceAudio::open(
         &DuplexOptions {
             input: DeviceOptions {
@@ -76,6 +80,8 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
     )?;
     let in_force = devices.describe();
     let half_duplex = devices.half_duplex();
+    let speaker_name = devices.sink.device().to_owned();
+    let mic_name = devices.microphone().to_owned();
     let (mut source, speaker) = devices.into_parts();
     let gate = push_to_talk.then(PushToTalk::default);
     if let Some(gate) = &gate {
@@ -89,7 +95,9 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         .audio_sink(speaker)
         .audio_events(false);
     let mut renderer = Renderer::terminal(true);
-    renderer.note(&format!("audio: {in_force}"));
+    renderer.note(&format!(
+        "audio: {chosen}; speaker `{speaker_name}`, microphone `{mic_name}`; {in_force}"
+    ));
     if context.sim.is_some() {
         renderer.note(
             "the simulated model hears when you speak (by loudness) but cannot understand \
