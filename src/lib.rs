@@ -27,6 +27,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `audio` | yes | microphone and speaker through cpal (`audio::device`); needs `libasound2-dev` |
+//! | `aec` | yes (with `audio`) | acoustic echo cancellation (`audio::Aec3Canceller`, pure Rust) |
 //! | `cli` | yes | the `agent` command line (implies `testing`, for `--sim`) |
 //! | `testing` | no | [`testing::FakeServer`], for tests, benchmarks and offline demos |
 //! | `otel` | no | `otel::OtlpExport`: spans with the turn latency figures over OTLP HTTP/protobuf |

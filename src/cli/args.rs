@@ -92,6 +92,10 @@ pub(crate) struct GlobalArgs {
     /// words name it and otherwise answers in text and audio.
     #[arg(long, global = true)]
     pub(crate) sim: bool,
+
+    /// With --sim: speak this recording (any WAV) as every spoken answer, instead of a tone.
+    #[arg(long, global = true, value_name = "FILE.wav", requires = "sim")]
+    pub(crate) sim_voice: Option<PathBuf>,
 }
 
 /// The commands besides the conversation itself.

@@ -50,6 +50,7 @@ pub(crate) const AUDIO: &[&str] = &[
     "output_device",
     "host",
     "half_duplex",
+    "echo_cancellation",
     "frame_ms",
     "noise_reduction",
 ];

@@ -15,7 +15,7 @@
 //! model = "gpt-4o-mini-transcribe"
 //!
 //! [audio]
-//! half_duplex = true              # mute the microphone while the assistant speaks
+//! echo_cancellation = true        # talk over the assistant on open speakers (the default)
 //!
 //! [[tools]]
 //! kind = "command"

@@ -169,7 +169,7 @@ async fn voice_mode_hears_speech_and_plays_the_answer() {
     })
     .await;
     assert!(
-        err_seen.contains(&"audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`".into()),
+        err_seen.contains(&"audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`; echo cancellation on, half-duplex off".into()),
         "{err_seen:#?}"
     );
 
@@ -300,7 +300,9 @@ async fn auto_chooses_pulseaudio_for_both_directions_without_a_cookie() {
     let audio: Vec<&String> = seen.iter().filter(|l| l.starts_with("audio: ")).collect();
     assert_eq!(
         audio,
-        ["audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`"],
+        [
+            "audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`; echo cancellation on, half-duplex off"
+        ],
         "{seen:#?}"
     );
     assert_eq!(
@@ -355,7 +357,7 @@ async fn auto_falls_back_to_alsa_and_says_why() {
         audio,
         [&format!(
             "audio: alsa (pulseaudio is not available: PULSE_SERVER names the socket {}, which \
-             does not exist (is the server running?)); speaker `default`, microphone `default`",
+             does not exist (is the server running?)); speaker `default`, microphone `default`; echo cancellation on, half-duplex off",
             scratch.path("no-such-socket").display()
         )],
         "{seen:#?}"

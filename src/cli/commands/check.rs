@@ -100,14 +100,19 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
     row(
         "audio",
         format!(
-            "host {}, input {}, output {}, half-duplex {}, {} ms frames",
+            "host {}, input {}, output {}, echo cancellation {}, half-duplex {}, {} ms frames",
             audio.host.unwrap_or_default().as_str(),
             audio.input_device.as_deref().unwrap_or("default"),
             audio.output_device.as_deref().unwrap_or("default"),
-            match audio.half_duplex {
-                Some(true) => "on",
-                Some(false) => "off",
-                None => "on with the default speaker",
+            if audio.echo_cancellation.unwrap_or(true) {
+                "on"
+            } else {
+                "off"
+            },
+            match (audio.half_duplex, audio.echo_cancellation.unwrap_or(true)) {
+                (Some(true), _) => "on",
+                (Some(false), _) | (None, true) => "off",
+                (None, false) => "on with the default speaker",
             },
             audio.frame_ms.unwrap_or(crate::audio::DEFAULT_FRAME_MS),
         ),
