@@ -235,10 +235,17 @@ async fn voice_mode_hears_speech_and_plays_the_answer() {
             .unwrap()
             .success()
     );
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("the agent ends after Ctrl-C")
-        .unwrap();
+    let status = match tokio::time::timeout(Duration::from_secs(20), child.wait()).await {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            while let Ok(Some(line)) =
+                tokio::time::timeout(Duration::from_millis(100), stderr.recv()).await
+            {
+                err_seen.push(line);
+            }
+            panic!("the agent did not end after Ctrl-C: {err_seen:#?}")
+        }
+    };
     while let Some(line) = stderr.recv().await {
         err_seen.push(line);
     }
