@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use realtime_agent::agent::{AgentEvent, ToolStatus};
+use realtime_agent::protocol::ClientEvent;
 use realtime_agent::testing::{FakeServer, Reply};
 use realtime_agent::tool::{OnInterrupt, tool_fn, tool_fn_without_context};
 use schemars::JsonSchema;
@@ -462,7 +463,16 @@ async fn barge_in_keeps_or_cancels_tools() {
     server
         .wait_for_received("conversation.item.create", 3, super::support::WAIT)
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A `response.create` forced by the finished batch would be sent in the step that posted
+    // the last output, before the agent handles a later command: this one is the barrier.
+    agent
+        .handle
+        .send_event(ClientEvent::clear_input())
+        .await
+        .unwrap();
+    server
+        .wait_for_received("input_audio_buffer.clear", 1, super::support::WAIT)
+        .await;
     let outs = outputs(&server);
     assert!(
         outs.contains(&("call_keep".to_owned(), "found it".to_owned())),
