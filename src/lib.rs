@@ -16,6 +16,7 @@
 //! | [`audio`] | sources and sinks (cpal, WAV, channels), resampling, G.711, playback |
 //! | [`agent`] | the loop that joins session, tools and audio; builder, handle, events |
 //! | [`token`] | ephemeral client secrets for browsers and phones |
+//! | [`logging`] | a `tracing-subscriber` writer that redacts keys from every log line |
 //! | [`config`] | agent.toml into the same `AgentBuilder`: line/column errors, declared tools |
 //! | `cli` | the `agent` command as a library: `Cli::new().tool(..).run_from_env()` (feature `cli`) |
 //! | [`testing`] | a fake Realtime server on 127.0.0.1 (feature `testing`) |
@@ -34,6 +35,7 @@
 //! # Example
 //!
 //! ```no_run
+//! use futures_util::StreamExt as _;
 //! use realtime_agent::agent::{Agent, AgentEvent};
 //! use realtime_agent::tool::tool_fn_without_context;
 //!
@@ -47,19 +49,19 @@
 //! let lights = tool_fn_without_context("set_lights", "Turns the lights on or off.", |args: Lights| async move {
 //!     Ok::<_, String>(if args.on { "lights on" } else { "lights off" })
 //! });
-//! let agent = Agent::builder()
-//!     .api_key(realtime_agent::ApiKey::from_env("OPENAI_API_KEY").expect("set OPENAI_API_KEY"))
-//!     .tool(lights)
-//!     .build()?;
-//! let handle = agent.handle();
-//! let mut events = handle.subscribe(256);
-//! tokio::spawn(agent.run());
-//! handle.send_text("Turn the lights on, please.").await?;
-//! while let Some(event) = events.recv().await {
+//! // The key comes from OPENAI_API_KEY; without one, `build` says so.
+//! let agent = Agent::builder().tool(lights).build()?;
+//! let mut events = agent.handle().subscribe(256);
+//! // Handshake errors (a refused key, a wrong URL) come back from `connect`, typed.
+//! let session = agent.connect().await?;
+//! session.send_text("Turn the lights on, please.").await?;
+//! while let Some(event) = events.next().await {
 //!     if let AgentEvent::AssistantMessage { text, .. } = event {
 //!         println!("{text}");
+//!         break;
 //!     }
 //! }
+//! session.shutdown().await?;
 //! # Ok(()) }
 //! ```
 
@@ -69,6 +71,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod logging;
 pub mod protocol;
 pub mod secret;
 pub mod token;
@@ -77,5 +80,20 @@ pub mod transport;
 
 pub use error::{Error, Result};
 pub use secret::ApiKey;
+
+// What a tool author needs, at the versions this crate uses, so that a tool needs no matching
+// versions of its own: `#[realtime_agent::async_trait]` for `impl Tool`, and the crates behind
+// `tool_args!`.
+pub use async_trait::async_trait;
+pub use schemars;
+pub use serde;
+pub use serde_json;
+
+/// The names a tool author and an embedding app use most: `use realtime_agent::prelude::*;`.
+pub mod prelude {
+    pub use crate::agent::{Agent, AgentEvent, AgentHandle};
+    pub use crate::tool::{BoxError, Tool, ToolContext, tool};
+    pub use crate::{async_trait, tool_args};
+}
 #[cfg(feature = "testing")]
 pub mod testing;
