@@ -297,7 +297,8 @@ async fn auto_chooses_pulseaudio_for_both_directions_without_a_cookie() {
         )
         .spawn()
         .expect("the agent starts");
-    let _stdin = child.stdin.take();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = lines(child.stdout.take().unwrap());
     let mut stderr = lines(child.stderr.take().unwrap());
     let mut seen = Vec::new();
     until(&mut stderr, &mut seen, "the invitation to speak", |l| {
@@ -310,6 +311,13 @@ async fn auto_chooses_pulseaudio_for_both_directions_without_a_cookie() {
         ["audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`"],
         "{seen:#?}"
     );
+    // An answer to a typed line shows the conversation loop (which handles Ctrl-C) is running.
+    use tokio::io::AsyncWriteExt;
+    stdin.write_all(b"hello\n").await.unwrap();
+    until(&mut stdout, &mut Vec::new(), "an answer", |l| {
+        l.starts_with("assistant: ")
+    })
+    .await;
     assert_eq!(
         interrupt(&mut child, &mut stderr, &mut seen).await,
         Some(0),
@@ -350,7 +358,8 @@ async fn auto_falls_back_to_alsa_and_says_why() {
         )
         .spawn()
         .expect("the agent starts");
-    let _stdin = child.stdin.take();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = lines(child.stdout.take().unwrap());
     let mut stderr = lines(child.stderr.take().unwrap());
     let mut seen = Vec::new();
     until(&mut stderr, &mut seen, "the invitation to speak", |l| {
@@ -367,6 +376,13 @@ async fn auto_falls_back_to_alsa_and_says_why() {
         )],
         "{seen:#?}"
     );
+    // An answer to a typed line shows the conversation loop (which handles Ctrl-C) is running.
+    use tokio::io::AsyncWriteExt;
+    stdin.write_all(b"hello\n").await.unwrap();
+    until(&mut stdout, &mut Vec::new(), "an answer", |l| {
+        l.starts_with("assistant: ")
+    })
+    .await;
     assert_eq!(
         interrupt(&mut child, &mut stderr, &mut seen).await,
         Some(0),
