@@ -17,6 +17,7 @@
 //! | [`agent`] | the loop that joins session, tools and audio; builder, handle, events |
 //! | [`token`] | ephemeral client secrets for browsers and phones |
 //! | [`config`] | agent.toml into the same `AgentBuilder`: line/column errors, declared tools |
+//! | `mcp` | MCP servers' tools (stdio or streamable HTTP) as the agent's tools (feature `mcp`) |
 //! | `cli` | the `agent` command as a library: `Cli::new().tool(..).run_from_env()` (feature `cli`) |
 //! | [`testing`] | a fake Realtime server on 127.0.0.1 (feature `testing`) |
 //!
@@ -26,6 +27,7 @@
 //! |---|---|---|
 //! | `audio` | yes | microphone and speaker through cpal (`audio::device`); needs `libasound2-dev` |
 //! | `cli` | yes | the `agent` command line (implies `testing`, for `--sim`) |
+//! | `mcp` | yes | tools from MCP servers (`mcp::McpServer`, `[[mcp]]` in agent.toml), through `rmcp` |
 //! | `testing` | no | [`testing::FakeServer`], for tests, benchmarks and offline demos |
 //!
 //! With `--no-default-features` the library still does WAV files, in-memory audio channels,
@@ -69,6 +71,8 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod error;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod protocol;
 pub mod secret;
 pub mod token;

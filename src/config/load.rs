@@ -41,6 +41,16 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     check_turn_detection(&source, root, turn_detection.as_ref())?;
     check_audio(&source, root, &audio)?;
     let tools = tools::load(&source, root, &dir)?;
+    #[cfg(feature = "mcp")]
+    let mcp = super::mcp::load(&source, root, &dir)?;
+    #[cfg(not(feature = "mcp"))]
+    if let Some(value) = root.get("mcp") {
+        return Err(source.invalid(
+            Some(value.span()),
+            "mcp",
+            "this build has no MCP support: rebuild with the cargo feature `mcp`",
+        ));
+    }
     Ok(Config {
         path: Some(path.to_path_buf()),
         agent,
@@ -48,6 +58,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         transcription,
         audio,
         tools,
+        #[cfg(feature = "mcp")]
+        mcp,
         prices,
     })
 }

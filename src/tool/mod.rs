@@ -52,11 +52,15 @@ pub use closure::{
     ArgsOnly, ToolFn, ToolFnError, ToolHandler, WithContext, tool_fn, tool_fn_without_context,
 };
 pub use context::{SessionInfo, ToolContext};
+#[cfg(feature = "mcp")]
+pub(crate) use declared::WITHHELD_ENV;
 pub use declared::{
     CommandError, CommandTool, CommandToolSpec, DeclaredToolSpec, HttpError, HttpMethod, HttpTool,
     HttpToolSpec, SpecError,
 };
 pub use dyn_tool::{DEFAULT_TIMEOUT, DynTool, OnInterrupt, ToolOptions};
 pub use error::{BoxError, RegistryError, ToolError};
+#[cfg(feature = "mcp")]
+pub(crate) use registry::check_name as check_tool_name;
 pub use registry::{RegisteredTool, ToolOverrides, ToolRegistry};
 pub use typed::Tool;

@@ -130,7 +130,8 @@ struct Loop {
 impl Runtime {
     pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
         let Runtime {
-            settings,
+            #[cfg_attr(not(feature = "mcp"), allow(unused_mut))]
+            mut settings,
             bus,
             commands,
             commands_tx,
@@ -138,6 +139,22 @@ impl Runtime {
             source,
             sink,
         } = self;
+        #[cfg(feature = "mcp")]
+        let mcp = tokio::select! {
+            _ = shutdown.cancelled() => {
+                bus.emit(AgentEvent::Closed { reason: "shut down before connecting".into() });
+                bus.close();
+                return Ok(SessionSummary::default());
+            }
+            started = start_mcp(&mut settings, &bus) => match started {
+                Ok(clients) => clients,
+                Err(error) => {
+                    bus.emit(AgentEvent::Closed { reason: error.to_string() });
+                    bus.close();
+                    return Err(error.into());
+                }
+            },
+        };
         let dialect = settings.connect.dialect;
         let mut session = settings.session.clone();
         session.tools = Some(settings.tools.definitions());
@@ -223,8 +240,39 @@ impl Runtime {
             let _ = uplink.await;
         }
         state.finish(&outcome).await;
+        #[cfg(feature = "mcp")]
+        crate::mcp::stop_all(&mcp).await;
         outcome.map(|()| state.summary())
     }
+}
+
+/// Starts the MCP servers and adds their tools to the registry, before the first
+/// `session.update`. Their trouble is reported on `bus`, one line per outage.
+#[cfg(feature = "mcp")]
+async fn start_mcp(
+    settings: &mut Settings,
+    bus: &EventBus,
+) -> Result<Vec<crate::mcp::McpClient>, crate::mcp::McpError> {
+    if settings.mcp.is_empty() {
+        return Ok(Vec::new());
+    }
+    let events = bus.clone();
+    let notify: crate::mcp::McpNotify = std::sync::Arc::new(move |server: &str, message| {
+        events.emit(AgentEvent::McpServer {
+            server: server.to_owned(),
+            message,
+        });
+    });
+    let mut registry = (*settings.tools).clone();
+    let clients = crate::mcp::start_all(
+        &settings.mcp,
+        &mut registry,
+        &settings.tool_origins,
+        Some(notify),
+    )
+    .await?;
+    settings.tools = std::sync::Arc::new(registry);
+    Ok(clients)
 }
 
 async fn recv_live(live: &mut Option<Live>) -> Option<Incoming> {

@@ -21,7 +21,7 @@ pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 * 1024;
 /// The most stderr sent to the model with a failed exit.
 const MAX_STDERR_BYTES: usize = 4 * 1024;
 /// Never handed to a tool's program: the API key is the agent's, not the tool's.
-const WITHHELD_ENV: &[&str] = &["OPENAI_API_KEY"];
+pub(crate) const WITHHELD_ENV: &[&str] = &["OPENAI_API_KEY"];
 
 /// A `kind = "command"` entry of `agent.toml`.
 ///
