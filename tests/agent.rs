@@ -5,5 +5,6 @@ mod agent {
     mod audio;
     mod support;
     mod tools;
+    mod toolset;
     mod turns;
 }

@@ -7,6 +7,7 @@ mod cli {
     mod failures;
     mod file;
     mod record;
+    mod secrets;
     mod shipped_tools;
     mod support;
     mod text;

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{AgentEvent, ToolStatus};
+use crate::ApiKey;
 use crate::tool::{OnInterrupt, SessionInfo, ToolContext, ToolError, ToolRegistry, output};
 
 /// The user's decision on a call that needs approval.
@@ -56,6 +57,8 @@ pub(crate) struct Posted {
 pub(crate) struct Calls {
     registry: Arc<ToolRegistry>,
     session: Arc<SessionInfo>,
+    /// Secrets no program a tool starts may see (the agent's key).
+    withheld: Arc<[ApiKey]>,
     tasks: JoinSet<Finished>,
     /// Calls that finished on their first poll, before needing a task of their own.
     ready: VecDeque<Finished>,
@@ -63,21 +66,30 @@ pub(crate) struct Calls {
     started: HashSet<String>,
     batches: HashMap<String, Batch>,
     approvals: HashMap<String, oneshot::Sender<Decision>>,
+    /// Tools removed from the session (and not added back): a call to one gets an output that
+    /// says so rather than "unknown tool".
+    removed: HashSet<String>,
     /// Cancels every call when the session ends.
     session_cancel: CancellationToken,
 }
 
 impl Calls {
-    pub(crate) fn new(registry: Arc<ToolRegistry>, session: SessionInfo) -> Self {
+    pub(crate) fn new(
+        registry: Arc<ToolRegistry>,
+        session: SessionInfo,
+        withheld: Arc<[ApiKey]>,
+    ) -> Self {
         Calls {
             registry,
             session: Arc::new(session),
+            withheld,
             tasks: JoinSet::new(),
             ready: VecDeque::new(),
             running: HashMap::new(),
             started: HashSet::new(),
             batches: HashMap::new(),
             approvals: HashMap::new(),
+            removed: HashSet::new(),
             session_cancel: CancellationToken::new(),
         }
     }
@@ -86,6 +98,19 @@ impl Calls {
         let mut info = (*self.session).clone();
         info.session_id = Some(id.to_owned());
         self.session = Arc::new(info);
+    }
+
+    /// The tools calls are looked up in.
+    pub(crate) fn registry(&self) -> &ToolRegistry {
+        &self.registry
+    }
+
+    /// Replaces the tools new calls are looked up in; `removed` are the names that went.
+    /// Running calls keep the tool they started with.
+    pub(crate) fn set_registry(&mut self, registry: Arc<ToolRegistry>, removed: Vec<String>) {
+        self.removed.extend(removed);
+        self.removed.retain(|name| registry.get(name).is_none());
+        self.registry = registry;
     }
 
     /// Whether any call is running.
@@ -133,7 +158,11 @@ impl Calls {
         let call_id = call_id.to_owned();
         let Some(registered) = registered else {
             let available = self.registry.names();
-            let output = output::unknown_tool(name, &available);
+            let output = if self.removed.contains(name) {
+                output::removed_tool(name, &available)
+            } else {
+                output::unknown_tool(name, &available)
+            };
             self.ready.push_back(Finished {
                 call_id,
                 output,
@@ -155,7 +184,8 @@ impl Calls {
             None
         };
         let tool = registered.tool().clone();
-        let ctx = ToolContext::new(call_id.as_str(), cancel.clone(), self.session.clone());
+        let ctx = ToolContext::new(call_id.as_str(), cancel.clone(), self.session.clone())
+            .with_withheld_secrets(self.withheld.clone());
         let arguments = arguments.to_owned();
         let name = name.to_owned();
         self.tasks.spawn(async move {

@@ -40,9 +40,13 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     check_agent(&source, root, &mut agent, &dir)?;
     check_turn_detection(&source, root, turn_detection.as_ref())?;
     check_audio(&source, root, &audio)?;
-    let tools = tools::load(&source, root, &dir)?;
+    let key_var = agent
+        .api_key_env
+        .as_deref()
+        .unwrap_or(super::DEFAULT_API_KEY_ENV);
+    let tools = tools::load(&source, root, &dir, key_var)?;
     #[cfg(feature = "mcp")]
-    let mcp = super::mcp::load(&source, root, &dir)?;
+    let mcp = super::mcp::load(&source, root, &dir, key_var)?;
     #[cfg(not(feature = "mcp"))]
     if let Some(value) = root.get("mcp") {
         return Err(source.invalid(

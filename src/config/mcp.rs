@@ -44,6 +44,7 @@ pub(crate) fn load(
     source: &Source<'_>,
     root: &DeTable<'_>,
     base_dir: &Path,
+    key_var: &str,
 ) -> Result<Vec<McpServer>, ConfigError> {
     let Some(value) = root.get("mcp") else {
         return Ok(Vec::new());
@@ -63,7 +64,7 @@ pub(crate) fn load(
         let path = format!("mcp[{index}]");
         let table = keys::as_table(source, entry, &path)?;
         keys::check(source, table, &path, "[[mcp]]", keys::MCP, |_| None)?;
-        let server = load_one(source, entry, table, &path, base_dir)?;
+        let server = load_one(source, entry, table, &path, base_dir, key_var)?;
         if let Some(first) = servers
             .iter()
             .find(|s| s.server_name() == server.server_name())
@@ -91,6 +92,7 @@ fn load_one(
     table: &DeTable<'_>,
     path: &str,
     base_dir: &Path,
+    key_var: &str,
 ) -> Result<McpServer, ConfigError> {
     let entry_value: Entry =
         serde_path_to_error::deserialize(ValueDeserializer::from(entry.clone()))
@@ -161,6 +163,18 @@ fn load_one(
             };
             let mut server = McpServer::stdio(command).args(args.unwrap_or_default());
             for (key, value) in env.unwrap_or_default() {
+                if key == key_var || crate::tool::ALWAYS_WITHHELD.contains(&key.as_str()) {
+                    return Err(source
+                        .invalid(
+                            span("env"),
+                            &format!("{path}.env.{key}"),
+                            format!(
+                                "{key} holds the API key, which an MCP server never gets; \
+                                 give the server a key of its own under another name"
+                            ),
+                        )
+                        .without_source_line());
+                }
                 if !crate::secret::is_env_var_name(&key) {
                     return Err(source.invalid(
                         span("env"),
@@ -268,7 +282,7 @@ fn load_one(
     let at = table
         .get("name")
         .map_or(entry.span().start, |name| name.span().start);
-    Ok(server.origin(origin(source, at)))
+    Ok(server.withhold_var(key_var).origin(origin(source, at)))
 }
 
 /// `agent.toml:12:8`: where an entry is, for messages that come later (a tool name clash).

@@ -10,8 +10,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::connect::{self, Process, Session};
+use super::connect::{self, Session};
 use super::{McpError, McpServer};
+use crate::ApiKey;
 
 /// The first wait before a restart; it doubles per failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -50,6 +51,8 @@ struct Shared {
     suspect: mpsc::Sender<()>,
     stop: CancellationToken,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// Secrets no variable of a stdio server may hold (the key the agent connects with).
+    withheld: Vec<ApiKey>,
 }
 
 /// A connection to one MCP server, kept up by its own task. Cheap to clone.
@@ -71,6 +74,16 @@ impl McpClient {
     /// Starts `spec` and keeps it running until [`McpClient::shutdown`]. `notify` hears one
     /// line per outage (failed start, crash, hang).
     pub fn start(spec: McpServer, notify: Option<McpNotify>) -> McpClient {
+        McpClient::start_withholding(spec, notify, Vec::new())
+    }
+
+    /// [`McpClient::start`], and a stdio server never gets a variable holding one of `secrets`
+    /// (the key the agent connects with, whatever variable it came from).
+    pub fn start_withholding(
+        spec: McpServer,
+        notify: Option<McpNotify>,
+        secrets: Vec<ApiKey>,
+    ) -> McpClient {
         let (suspect, suspect_rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             spec,
@@ -79,6 +92,7 @@ impl McpClient {
             suspect,
             stop: CancellationToken::new(),
             task: Mutex::new(None),
+            withheld: secrets,
         });
         let task = tokio::spawn(supervise(shared.clone(), suspect_rx, notify));
         *shared.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
@@ -193,7 +207,7 @@ async fn supervise(
         let (changed_tx, mut changed) = mpsc::channel(1);
         let attempt = tokio::select! {
             _ = shared.stop.cancelled() => return,
-            attempt = connect::connect(spec, changed_tx) => attempt,
+            attempt = connect::connect(spec, changed_tx, &shared.withheld) => attempt,
         };
         match attempt {
             Err(error) => {
@@ -274,7 +288,10 @@ async fn watch_session(
         tokio::select! {
             _ = shared.stop.cancelled() => break Ended::Stopped,
             _ = &mut waiting => {
-                let status = process.as_mut().and_then(Process::exit_status);
+                let status = match process.as_mut() {
+                    Some(process) => process.exit_status().await,
+                    None => None,
+                };
                 return Ended::Crashed(match status {
                     Some(status) => format!("the program exited, {status}"),
                     None => "the connection closed".to_owned(),

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{McpError, McpServer, McpTransport};
+use crate::ApiKey;
 
 /// The longest a server may take to start and finish the handshake.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,9 +61,14 @@ impl Process {
         let _ = self.child.kill().await;
     }
 
-    /// `exited with status 3`, when the program has exited.
-    pub(crate) fn exit_status(&mut self) -> Option<String> {
-        self.child.try_wait().ok().flatten().map(|s| s.to_string())
+    /// `exit status: 3`, when the program exits within a moment (its stdout closes just
+    /// before the system reaps it).
+    pub(crate) async fn exit_status(&mut self) -> Option<String> {
+        tokio::time::timeout(Duration::from_millis(500), self.child.wait())
+            .await
+            .ok()?
+            .ok()
+            .map(|status| status.to_string())
     }
 }
 
@@ -88,8 +94,9 @@ impl Session {
 pub(crate) async fn connect(
     spec: &McpServer,
     list_changed: mpsc::Sender<()>,
+    withheld: &[ApiKey],
 ) -> Result<(Session, Vec<Tool>), McpError> {
-    let session = open(spec, Handler { list_changed }).await?;
+    let session = open(spec, Handler { list_changed }, withheld).await?;
     let tools = match list(spec, session.service.peer()).await {
         Ok(tools) => tools,
         Err(error) => {
@@ -116,10 +123,14 @@ pub(crate) async fn list(spec: &McpServer, peer: &Peer<RoleClient>) -> Result<Ve
     }
 }
 
-async fn open(spec: &McpServer, handler: Handler) -> Result<Session, McpError> {
+async fn open(
+    spec: &McpServer,
+    handler: Handler,
+    withheld: &[ApiKey],
+) -> Result<Session, McpError> {
     let server = spec.server_name().to_owned();
     match spec.transport() {
-        McpTransport::Stdio { command, args, env } => {
+        McpTransport::Stdio { command, args, .. } => {
             let mut program = Command::new(command);
             program
                 .args(args)
@@ -127,13 +138,12 @@ async fn open(spec: &McpServer, handler: Handler) -> Result<Session, McpError> {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .kill_on_drop(true);
-            // CHILD-ENV: the one place a stdio MCP server's environment is set. It must never
-            // carry the API key; sec9's child-environment policy replaces this call once it is
-            // on main.
-            for name in crate::tool::WITHHELD_ENV {
-                program.env_remove(name);
+            // The one place a stdio MCP server's environment is set: never the API key.
+            let mut child_env = spec.child_env();
+            for secret in withheld {
+                child_env = child_env.withhold_secret(secret.clone());
             }
-            program.envs(env);
+            child_env.apply(program.as_std_mut());
             let mut child = program.spawn().map_err(|error| match error.kind() {
                 std::io::ErrorKind::NotFound => McpError::ProgramNotFound {
                     server: server.clone(),

@@ -81,6 +81,7 @@ pub struct McpServer {
     timeout: Duration,
     on_interrupt: OnInterrupt,
     origin: Option<String>,
+    withheld: Vec<String>,
 }
 
 impl McpServer {
@@ -127,6 +128,7 @@ impl McpServer {
             timeout: DEFAULT_TIMEOUT,
             on_interrupt: OnInterrupt::Keep,
             origin: None,
+            withheld: Vec::new(),
         }
     }
 
@@ -207,6 +209,31 @@ impl McpServer {
     pub fn origin(mut self, origin: impl Into<String>) -> McpServer {
         self.origin = Some(origin.into());
         self
+    }
+
+    /// Never hands the variable `name` (nor any variable holding its value) to a stdio server:
+    /// the variable that holds the API key when it is not `OPENAI_API_KEY` (withheld always).
+    pub fn withhold_var(mut self, name: impl Into<String>) -> McpServer {
+        let name = name.into();
+        if !self.withheld.contains(&name) {
+            self.withheld.push(name);
+        }
+        self
+    }
+
+    /// The environment a stdio server's program gets: the agent's, less the API key (by name
+    /// and by value, see [`ChildEnv`](crate::tool::ChildEnv)), plus `env`.
+    pub fn child_env(&self) -> crate::tool::ChildEnv {
+        let mut env = crate::tool::ChildEnv::inherit();
+        for name in &self.withheld {
+            env = env.withhold_var(name.clone());
+        }
+        if let McpTransport::Stdio { env: set, .. } = &self.transport {
+            for (name, value) in set {
+                env = env.env(name.clone(), value.clone());
+            }
+        }
+        env
     }
 
     /// The server's name.

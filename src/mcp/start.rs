@@ -18,10 +18,11 @@ pub(crate) async fn start_all(
     registry: &mut ToolRegistry,
     origins: &Origins,
     notify: Option<McpNotify>,
+    secrets: Vec<crate::ApiKey>,
 ) -> Result<Vec<McpClient>, McpError> {
     let clients: Vec<McpClient> = servers
         .iter()
-        .map(|spec| McpClient::start(spec.clone(), notify.clone()))
+        .map(|spec| McpClient::start_withholding(spec.clone(), notify.clone(), secrets.clone()))
         .collect();
     let listings =
         futures_util::future::join_all(clients.iter().map(McpClient::first_listing)).await;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::Dialect;
+use crate::secret::ApiKey;
 
 /// Facts about the session a tool call belongs to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +46,10 @@ pub struct ToolContext {
     call_id: Arc<str>,
     cancellation: CancellationToken,
     session: Arc<SessionInfo>,
+    /// Secrets no program the tool starts may see (see [`ChildEnv::withhold_from`]).
+    ///
+    /// [`ChildEnv::withhold_from`]: crate::tool::ChildEnv::withhold_from
+    withheld: Arc<[ApiKey]>,
 }
 
 impl ToolContext {
@@ -58,7 +63,20 @@ impl ToolContext {
             call_id: call_id.into(),
             cancellation,
             session,
+            withheld: Arc::from([]),
         }
+    }
+
+    /// The same context, with `secrets` (the key the agent connects with) withheld from any
+    /// program the tool starts through a [`ChildEnv`](crate::tool::ChildEnv). The agent loop
+    /// sets this; a tool cannot read them back.
+    pub fn with_withheld_secrets(mut self, secrets: impl Into<Arc<[ApiKey]>>) -> Self {
+        self.withheld = secrets.into();
+        self
+    }
+
+    pub(crate) fn withheld_secrets(&self) -> &[ApiKey] {
+        &self.withheld
     }
 
     /// A context outside any session, with a fresh token: for calling a tool directly, e.g. in

@@ -151,6 +151,37 @@ impl ToolRegistry {
         Ok(self)
     }
 
+    /// Removes the tool called `name`, returning it; the others keep their order. A
+    /// `tool_choice` that forced this tool is refused ([`RegistryError::UnknownToolChoice`]) and
+    /// nothing is removed.
+    pub fn remove(&mut self, name: &str) -> Result<RegisteredTool, RegistryError> {
+        let Some(&position) = self.index.get(name) else {
+            return Err(RegistryError::NotRegistered {
+                name: name.to_owned(),
+                available: self.names().join(", "),
+            });
+        };
+        if matches!(&self.tool_choice, ToolChoice::Function(forced) if forced == name) {
+            return Err(RegistryError::UnknownToolChoice {
+                name: name.to_owned(),
+                available: self
+                    .names()
+                    .into_iter()
+                    .filter(|n| *n != name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let removed = self.tools.remove(position);
+        self.index = self
+            .tools
+            .iter()
+            .enumerate()
+            .map(|(position, tool)| (tool.definition.name.clone(), position))
+            .collect();
+        Ok(removed)
+    }
+
     /// The tool called `name`.
     pub fn get(&self, name: &str) -> Option<&RegisteredTool> {
         self.index.get(name).map(|&position| &self.tools[position])

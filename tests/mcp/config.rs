@@ -49,6 +49,7 @@ confirm = true
         .confirm(McpConfirm::Tools(vec!["add".into()]))
         .timeout(Duration::from_secs_f64(12.5))
         .on_interrupt(OnInterrupt::Cancel)
+        .withhold_var("OPENAI_API_KEY")
         .origin("dir/agent.toml:3:8");
     assert_eq!(config.mcp[0], expected);
     let remote = &config.mcp[1];

@@ -358,6 +358,9 @@ async fn barge_in_cancels_the_request_at_the_server() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    server
+        .wait_for_received("conversation.item.create", 2, WAIT)
+        .await;
     assert_eq!(
         outputs(&server)[0].1,
         r#"{"error":"cancelled","message":"sleep was cancelled because the user interrupted; it may not have completed"}"#

@@ -314,9 +314,32 @@ impl Loop {
                 self.session.merge(&update);
                 self.send(ClientEvent::session_update(update)).await;
             }
+            Command::ChangeTools { change, reply } => {
+                let outcome = self.change_tools(*change).await;
+                // The caller may have stopped waiting; the change is made either way.
+                let _ = reply.send(outcome);
+            }
             Command::Raw(event) => {
                 self.send(*event).await;
             }
         }
+    }
+
+    /// Applies a tool change: the registry calls are looked up in and the session's tools
+    /// change together, with one `session.update` (kept for reconnects like any other).
+    async fn change_tools(
+        &mut self,
+        change: crate::agent::ToolChange,
+    ) -> Result<(), crate::tool::RegistryError> {
+        let applied = change.apply(self.calls.registry())?;
+        let mut update = applied.session;
+        if self.dialect == Dialect::Ga && update.kind.is_none() {
+            update.kind = Some(SessionKind::Realtime);
+        }
+        self.calls
+            .set_registry(std::sync::Arc::new(applied.registry), applied.removed);
+        self.session.merge(&update);
+        self.send(ClientEvent::session_update(update)).await;
+        Ok(())
     }
 }

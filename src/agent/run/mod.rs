@@ -168,7 +168,11 @@ impl Runtime {
         let (sender_watch, sender_rx) = watch::channel(None);
         let uplink_cancel = shutdown.child_token();
         let mut state = Loop {
-            calls: Calls::new(settings.tools.clone(), info),
+            calls: Calls::new(
+                settings.tools.clone(),
+                info,
+                settings.connect.api_key.iter().cloned().collect(),
+            ),
             history: History::new(settings.history_budget_chars),
             settings,
             bus,
@@ -269,6 +273,7 @@ async fn start_mcp(
         &mut registry,
         &settings.tool_origins,
         Some(notify),
+        settings.connect.api_key.iter().cloned().collect(),
     )
     .await?;
     settings.tools = std::sync::Arc::new(registry);

@@ -25,7 +25,8 @@ pub(crate) async fn list(
     if config.mcp.is_empty() {
         return Ok(Vec::new());
     }
-    let clients = start_all(&config.mcp, registry, &config.tool_origins(), None)
+    let secrets = config.api_key().into_iter().collect();
+    let clients = start_all(&config.mcp, registry, &config.tool_origins(), None, secrets)
         .await
         .map_err(|error| Failure::new(ExitCode::Config, error.to_string()))?;
     let mut listed = Vec::with_capacity(clients.len());

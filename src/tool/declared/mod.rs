@@ -13,7 +13,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub(crate) use command::WITHHELD_ENV;
 pub use command::{CommandError, CommandTool, CommandToolSpec};
 pub use http::{HttpError, HttpMethod, HttpTool, HttpToolSpec};
 
