@@ -38,5 +38,9 @@ mod tool;
 pub use client::{Listing, McpClient, McpNotify};
 pub use error::McpError;
 pub use server::{McpConfirm, McpServer, McpTransport};
-pub(crate) use start::{Origins, start_all, stop_all};
+pub(crate) use start::{Origins, Started, follow, start_all, stop_started};
 pub use tool::McpTool;
+
+/// How long a session waits for its MCP servers before it starts; the tools of a server that is
+/// slower are added when it is ready, with one `session.update`.
+pub(crate) const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(3);

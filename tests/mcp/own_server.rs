@@ -462,3 +462,93 @@ async fn a_name_clash_names_both_origins() {
          other tool"
     );
 }
+
+/// The `tools` of every `session.update` the server received, as names.
+fn updates(server: &FakeServer) -> Vec<Vec<String>> {
+    server
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type == "session.update")
+        .filter_map(|r| {
+            let sent: serde_json::Value = serde_json::from_str(&r.raw).unwrap();
+            let tools = &sent["session"]["tools"];
+            (!tools.is_null()).then(|| tool_names(tools))
+        })
+        .collect()
+}
+
+/// `notifications/tools/list_changed` mid-session: the new tool reaches the registry and the
+/// session together (one `session.update`), and the model can call it.
+#[tokio::test]
+async fn list_changed_updates_the_session() {
+    let scratch = Scratch::new();
+    let server = FakeServer::builder()
+        .reply(Reply::new().and_call_with_id("call_g", "grow", json!({})))
+        .reply(Reply::text("Grown."))
+        .reply(Reply::new().and_call_with_id("call_x", "extra", json!({})))
+        .reply(Reply::text("Extra."))
+        .start()
+        .await;
+    let mut agent = start(&server, |b| {
+        b.mcp_server(scratch.own_server().tools(["grow", "extra"]))
+    })
+    .await;
+    assert_eq!(updates(&server), [["grow"]]);
+    agent.handle.send_text("Grow.").await.unwrap();
+    until_idle(&mut agent.events).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while updates(&server).len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "updated: {:?}",
+            updates(&server)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(updates(&server), [vec!["grow"], vec!["grow", "extra"]]);
+    agent.handle.send_text("Extra.").await.unwrap();
+    until_idle(&mut agent.events).await;
+    assert_eq!(
+        outputs(&server),
+        [
+            ("call_g".to_owned(), "grown".to_owned()),
+            ("call_x".to_owned(), "extra here".to_owned())
+        ]
+    );
+    agent.handle.shutdown();
+}
+
+/// A slow server does not hold up the session: it starts without its tools, which arrive in
+/// one `session.update` once the server is ready.
+#[tokio::test]
+async fn a_slow_server_adds_its_tools_when_ready() {
+    let scratch = Scratch::new();
+    let server = FakeServer::start().await;
+    let begun = std::time::Instant::now();
+    let agent = start(&server, |b| {
+        b.mcp_server(
+            scratch
+                .own_server()
+                .tools(["echo"])
+                .env("MCP_TEST_SLOW_START_MS", "5000"),
+        )
+    })
+    .await;
+    assert!(
+        begun.elapsed() < Duration::from_millis(4500),
+        "{:?}",
+        begun.elapsed()
+    );
+    assert_eq!(updates(&server), [Vec::<String>::new()]);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while updates(&server).len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "updated: {:?}",
+            updates(&server)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(updates(&server), [vec![], vec!["echo"]]);
+    agent.handle.shutdown();
+}

@@ -197,17 +197,20 @@ pub async fn round_trip(
         .start()
         .await;
     let mut agent = start(&server, build).await;
+    // A server slower than the agent's start adds its tools with a second session.update.
+    let updates = wait_for_tool(&server, name).await;
     agent.handle.send_text("Go.").await.unwrap();
     until_idle(&mut agent.events).await;
+    let mut expected = vec!["session.update"; updates];
+    expected.extend([
+        "conversation.item.create",
+        "response.create",
+        "conversation.item.create",
+        "response.create",
+    ]);
     assert_eq!(
         server.received_types(),
-        [
-            "session.update",
-            "conversation.item.create",
-            "response.create",
-            "conversation.item.create",
-            "response.create"
-        ],
+        expected,
         "the output, then exactly one response.create"
     );
     let outputs = outputs(&server);
@@ -216,4 +219,30 @@ pub async fn round_trip(
     agent.handle.shutdown();
     let _ = tokio::time::timeout(WAIT, agent.task).await;
     outputs[0].1.clone()
+}
+
+/// Waits until a `session.update` offers `name`; returns how many updates were sent by then.
+pub async fn wait_for_tool(server: &FakeServer, name: &str) -> usize {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let updates: Vec<serde_json::Value> = server
+            .received()
+            .into_iter()
+            .filter(|r| r.event_type == "session.update")
+            .map(|r| serde_json::from_str(&r.raw).unwrap())
+            .collect();
+        let offered = updates.iter().any(|u| {
+            u["session"]["tools"]
+                .as_array()
+                .is_some_and(|tools| tools.iter().any(|t| t["name"] == name))
+        });
+        if offered {
+            return updates.len();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no session.update offered {name}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

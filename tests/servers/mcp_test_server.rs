@@ -9,7 +9,7 @@
 //!
 //! `MCP_TEST_LOG` names a file where it appends one line per event (`started`, `call NAME`,
 //! `cancelled NAME`), so tests can see what reached it. `MCP_TEST_FAIL_START=1` makes it exit
-//! before the handshake.
+//! before the handshake; `MCP_TEST_SLOW_START_MS` makes it wait that long before it.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -193,6 +193,12 @@ async fn main() {
     if std::env::var_os("MCP_TEST_FAIL_START").is_some() {
         eprintln!("refusing to start: MCP_TEST_FAIL_START is set");
         std::process::exit(2);
+    }
+    if let Some(ms) = std::env::var("MCP_TEST_SLOW_START_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     log("started");
     let service = TestServer::default()

@@ -146,7 +146,11 @@ impl Runtime {
                 bus.close();
                 return Ok(SessionSummary::default());
             }
-            started = start_mcp(&mut settings, &bus) => match started {
+            started = start_mcp(&mut settings, &bus, super::AgentHandle {
+                commands: commands_tx.clone(),
+                bus: bus.clone(),
+                shutdown: shutdown.clone(),
+            }) => match started {
                 Ok(clients) => clients,
                 Err(error) => {
                     bus.emit(AgentEvent::Closed { reason: error.to_string() });
@@ -245,7 +249,7 @@ impl Runtime {
         }
         state.finish(&outcome).await;
         #[cfg(feature = "mcp")]
-        crate::mcp::stop_all(&mcp).await;
+        mcp.stop().await;
         outcome.map(|()| state.summary())
     }
 }
@@ -256,9 +260,14 @@ impl Runtime {
 async fn start_mcp(
     settings: &mut Settings,
     bus: &EventBus,
-) -> Result<Vec<crate::mcp::McpClient>, crate::mcp::McpError> {
+    handle: super::AgentHandle,
+) -> Result<McpRunning, crate::mcp::McpError> {
+    let mut running = McpRunning {
+        started: Vec::new(),
+        followers: tokio::task::JoinSet::new(),
+    };
     if settings.mcp.is_empty() {
-        return Ok(Vec::new());
+        return Ok(running);
     }
     let events = bus.clone();
     let notify: crate::mcp::McpNotify = std::sync::Arc::new(move |server: &str, message| {
@@ -268,16 +277,44 @@ async fn start_mcp(
         });
     });
     let mut registry = (*settings.tools).clone();
-    let clients = crate::mcp::start_all(
+    let started = crate::mcp::start_all(
         &settings.mcp,
         &mut registry,
         &settings.tool_origins,
-        Some(notify),
+        Some(notify.clone()),
         settings.connect.api_key.iter().cloned().collect(),
+        Some(crate::mcp::STARTUP_WAIT),
     )
     .await?;
     settings.tools = std::sync::Arc::new(registry);
-    Ok(clients)
+    for server in &started {
+        let follow = crate::mcp::Started {
+            client: server.client.clone(),
+            applied: server.applied,
+            tools: server.tools.clone(),
+        };
+        running
+            .followers
+            .spawn(crate::mcp::follow(follow, handle.clone(), notify.clone()));
+    }
+    running.started = started;
+    Ok(running)
+}
+
+/// The session's MCP servers and the tasks keeping its tools in step with them.
+#[cfg(feature = "mcp")]
+struct McpRunning {
+    started: Vec<crate::mcp::Started>,
+    followers: tokio::task::JoinSet<()>,
+}
+
+#[cfg(feature = "mcp")]
+impl McpRunning {
+    async fn stop(mut self) {
+        self.followers.abort_all();
+        while self.followers.join_next().await.is_some() {}
+        crate::mcp::stop_started(&self.started).await;
+    }
 }
 
 async fn recv_live(live: &mut Option<Live>) -> Option<Incoming> {

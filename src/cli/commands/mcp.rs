@@ -1,7 +1,7 @@
 //! The MCP servers of `agent tools` and `agent check`: each started once, listed, stopped.
 
 use crate::config::Config;
-use crate::mcp::{McpClient, start_all, stop_all};
+use crate::mcp::{McpClient, start_all, stop_started};
 use crate::tool::ToolRegistry;
 
 use super::super::exit::{ExitCode, Failure};
@@ -26,14 +26,21 @@ pub(crate) async fn list(
         return Ok(Vec::new());
     }
     let secrets = config.api_key().into_iter().collect();
-    let clients = start_all(&config.mcp, registry, &config.tool_origins(), None, secrets)
-        .await
-        .map_err(|error| Failure::new(ExitCode::Config, error.to_string()))?;
-    let mut listed = Vec::with_capacity(clients.len());
-    for client in &clients {
-        listed.push(describe(client, registry).await);
+    let started = start_all(
+        &config.mcp,
+        registry,
+        &config.tool_origins(),
+        None,
+        secrets,
+        None,
+    )
+    .await
+    .map_err(|error| Failure::new(ExitCode::Config, error.to_string()))?;
+    let mut listed = Vec::with_capacity(started.len());
+    for server in &started {
+        listed.push(describe(&server.client, registry).await);
     }
-    stop_all(&clients).await;
+    stop_started(&started).await;
     Ok(listed)
 }
 
