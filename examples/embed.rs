@@ -1,6 +1,7 @@
-//! The agent loop inside another tokio application: the app keeps doing its own work, drives
-//! the agent through its handle (here: a question every time a "sensor" crosses a threshold),
-//! reads its events on another task, and shuts it down when done.
+//! The agent loop inside another tokio application: the app connects first (a bad key or URL
+//! fails here, typed), keeps doing its own work, drives the agent through the running session
+//! (here: a question every time a "sensor" crosses a threshold), reads its events as a
+//! `Stream` on another task, and shuts it down when done.
 //!
 //! Run: `cargo run --example embed`
 //!
@@ -9,12 +10,12 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use realtime_agent::agent::{Agent, AgentEvent};
 use realtime_agent::protocol::Item;
 use realtime_agent::protocol::{Modality, SessionConfig};
 use realtime_agent::testing::{FakeServer, Reply, ResponseRequest};
 use realtime_agent::tool::tool_fn_without_context;
-use realtime_agent::{ApiKey, transport};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -26,12 +27,12 @@ struct SetFan {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let key = ApiKey::from_env("OPENAI_API_KEY");
-    let fake = match key {
+    // A key in OPENAI_API_KEY: the Realtime API (or OPENAI_REALTIME_URL). None: a scripted
+    // model on loopback that turns the fan up when asked, then says so.
+    let fake = match std::env::var_os("OPENAI_API_KEY") {
         Some(_) => None,
         None => {
             println!("(no OPENAI_API_KEY: using the built-in fake server; no real model involved)");
-            // A scripted model: turn the fan up when asked, then say so.
             let model = |request: &ResponseRequest<'_>| match request.conversation.last() {
                 Some(Item::FunctionCallOutput(_)) => {
                     Reply::text("The fan is on 2; it will cool down.")
@@ -41,9 +42,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(FakeServer::builder().responder(model).start().await)
         }
     };
-    let url = fake
-        .as_ref()
-        .map_or_else(|| transport::resolve_url(None), FakeServer::url);
 
     // The app's own state, shared with a tool.
     let fan = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
@@ -57,26 +55,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
+    // The key comes from OPENAI_API_KEY; `build` fails here, clearly, when OpenAI's endpoint
+    // is used without one.
     let mut builder = Agent::builder()
-        .url(url)
         .session(SessionConfig {
             instructions: Some("You run a greenhouse. Keep replies short.".into()),
             output_modalities: Some(vec![Modality::Text]),
             ..SessionConfig::default()
         })
         .tool(set_fan);
-    if let Some(key) = key {
-        builder = builder.api_key(key);
+    if let Some(server) = &fake {
+        builder = builder.url(server.url()).no_api_key();
     }
     let agent = builder.build()?;
-    let handle = agent.handle();
-    let mut events = handle.subscribe(1024);
-    let run = tokio::spawn(agent.run());
+    // Subscribe before connecting so that no event is missed. Audio chunks are not among the
+    // events unless asked for (`audio_events(true)`), so a reader like this one never lags.
+    let mut events = agent.handle().subscribe(1024);
+    // A refused key, a wrong URL or model: the typed error comes back here, before anything
+    // is said.
+    let session = agent.connect().await?;
 
-    // Another part of the app reads the agent's events.
+    // Another part of the app reads the agent's events, as a Stream.
     let printer = tokio::spawn(async move {
         let mut answers = 0;
-        while let Some(event) = events.recv().await {
+        while let Some(event) = events.next().await {
             match event {
                 AgentEvent::AssistantMessage { text, .. } => println!("agent: {text}"),
                 AgentEvent::ToolFinished { name, output, .. } => {
@@ -95,8 +97,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         temperature += 0.7;
-        if temperature > 28.0 && handle.is_running() {
-            handle
+        if temperature > 28.0 && session.is_running() {
+            session
                 .send_text(format!(
                     "It is {temperature:.1} °C in the greenhouse. What should we do?"
                 ))
@@ -105,11 +107,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    handle.shutdown();
-    run.await??;
+    let summary = session.shutdown().await?;
     let answers = printer.await?;
     println!(
-        "the app handled {answers} exchanges; the fan is at {}",
+        "the app handled {answers} exchanges ({} tool calls); the fan is at {}",
+        summary.tool_calls,
         fan.load(std::sync::atomic::Ordering::Relaxed)
     );
     Ok(())

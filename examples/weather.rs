@@ -7,68 +7,43 @@
 //! without a key it starts the built-in fake server, which plays a scripted model, so the whole
 //! tool round trip runs offline.
 
-use realtime_agent::agent::{Agent, AgentEvent};
+use realtime_agent::prelude::*;
 use realtime_agent::protocol::{Modality, SessionConfig};
 use realtime_agent::testing::{FakeServer, Reply};
-use realtime_agent::tool::{Tool, ToolContext};
 use realtime_agent::{ApiKey, transport};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
-/// The arguments the model fills in.
-#[derive(Deserialize, JsonSchema)]
-struct WeatherArgs {
-    /// The city, e.g. "Paris".
-    city: String,
-    /// Celsius (default) or Fahrenheit.
-    unit: Option<Unit>,
-}
+// The arguments the model fills in; the doc comments are what it reads about them.
+tool_args! {
+    struct WeatherArgs {
+        /// The city, e.g. "Paris".
+        city: String,
+        /// Celsius (default) or Fahrenheit.
+        unit: Option<Unit>,
+    }
 
-#[derive(Deserialize, JsonSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-enum Unit {
-    Celsius,
-    Fahrenheit,
-}
-
-#[derive(Serialize)]
-struct Weather {
-    city: String,
-    temperature: f64,
-    unit: &'static str,
-    conditions: &'static str,
+    #[serde(rename_all = "lowercase")]
+    enum Unit {
+        Celsius,
+        Fahrenheit,
+    }
 }
 
 /// A pretend weather service: a real tool would call an API here.
-struct GetWeather;
-
-#[async_trait::async_trait]
-impl Tool for GetWeather {
-    type Args = WeatherArgs;
-    type Output = Weather;
-    type Error = std::convert::Infallible;
-
-    fn name(&self) -> &str {
-        "get_weather"
-    }
-
-    fn description(&self) -> &str {
-        "Current weather in a city."
-    }
-
-    async fn call(&self, args: WeatherArgs, _ctx: ToolContext) -> Result<Weather, Self::Error> {
-        let celsius = 12.0 + (args.city.len() % 10) as f64;
-        let (temperature, unit) = match args.unit.unwrap_or(Unit::Celsius) {
-            Unit::Celsius => (celsius, "C"),
-            Unit::Fahrenheit => (celsius * 9.0 / 5.0 + 32.0, "F"),
-        };
-        Ok(Weather {
-            city: args.city,
-            temperature,
-            unit,
-            conditions: "partly cloudy",
-        })
-    }
+fn get_weather() -> impl realtime_agent::tool::DynTool {
+    tool(
+        "get_weather",
+        "Current weather in a city.",
+        |args: WeatherArgs| async move {
+            let celsius = 12.0 + (args.city.len() % 10) as f64;
+            let (temperature, unit) = match args.unit.unwrap_or(Unit::Celsius) {
+                Unit::Celsius => (celsius, "C"),
+                Unit::Fahrenheit => (celsius * 9.0 / 5.0 + 32.0, "F"),
+            };
+            Ok(realtime_agent::serde_json::json!({
+                "city": args.city, "temperature": temperature, "unit": unit, "conditions": "partly cloudy"
+            }))
+        },
+    )
 }
 
 #[tokio::main]
@@ -107,7 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             output_modalities: Some(vec![Modality::Text]),
             ..SessionConfig::default()
         })
-        .tool(GetWeather);
+        .tool(get_weather());
     if let Some(key) = key {
         builder = builder.api_key(key);
     }

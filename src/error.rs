@@ -25,6 +25,24 @@ pub enum Error {
     /// [`ConnectError::is_retryable`]: crate::transport::ConnectError::is_retryable
     #[error(transparent)]
     Connect(#[from] crate::transport::ConnectError),
+    /// No API key for OpenAI's endpoint: none was given and the environment variable is not set.
+    /// Set the variable or give a key ([`AgentBuilder::api_key`]); retrying does not help.
+    ///
+    /// [`AgentBuilder::api_key`]: crate::agent::AgentBuilder::api_key
+    #[error(
+        "no API key for {url}: {}, or give one with AgentBuilder::api_key (a local server, such as the fake server, needs none)",
+        match variable {
+            Some(variable) => format!("set the environment variable {variable}"),
+            None => "the builder was told to use none (no_api_key)".to_owned(),
+        }
+    )]
+    MissingApiKey {
+        /// The endpoint, without its query.
+        url: String,
+        /// The variable the key was to come from; `None` after
+        /// [`no_api_key`](crate::agent::AgentBuilder::no_api_key).
+        variable: Option<String>,
+    },
     /// The connection closed and reconnection is off. Starting a new session may help.
     #[error("the Realtime connection closed: {}", describe_close(.0))]
     Disconnected(crate::transport::CloseInfo),

@@ -16,10 +16,12 @@
 //! | [`audio`] | sources and sinks (cpal, WAV, channels), resampling, G.711, playback |
 //! | [`agent`] | the loop that joins session, tools and audio; builder, handle, events |
 //! | [`token`] | ephemeral client secrets for browsers and phones |
+//! | [`logging`] | a `tracing-subscriber` writer that redacts keys from every log line |
 //! | [`config`] | agent.toml into the same `AgentBuilder`: line/column errors, declared tools |
 //! | `mcp` | MCP servers' tools (stdio or streamable HTTP) as the agent's tools (feature `mcp`) |
 //! | `cli` | the `agent` command as a library: `Cli::new().tool(..).run_from_env()` (feature `cli`) |
 //! | [`testing`] | a fake Realtime server on 127.0.0.1 (feature `testing`) |
+//! | `otel` | OpenTelemetry export of session, turn and tool-call spans (feature `otel`) |
 //!
 //! # Features
 //!
@@ -29,6 +31,7 @@
 //! | `cli` | yes | the `agent` command line (implies `testing`, for `--sim`) |
 //! | `mcp` | yes | tools from MCP servers (`mcp::McpServer`, `[[mcp]]` in agent.toml), through `rmcp` |
 //! | `testing` | no | [`testing::FakeServer`], for tests, benchmarks and offline demos |
+//! | `otel` | no | `otel::OtlpExport`: spans with the turn latency figures over OTLP HTTP/protobuf |
 //!
 //! With `--no-default-features` the library still does WAV files, in-memory audio channels,
 //! resampling and G.711: everything a server or telephony bridge needs, without ALSA.
@@ -36,6 +39,7 @@
 //! # Example
 //!
 //! ```no_run
+//! use futures_util::StreamExt as _;
 //! use realtime_agent::agent::{Agent, AgentEvent};
 //! use realtime_agent::tool::tool_fn_without_context;
 //!
@@ -49,19 +53,19 @@
 //! let lights = tool_fn_without_context("set_lights", "Turns the lights on or off.", |args: Lights| async move {
 //!     Ok::<_, String>(if args.on { "lights on" } else { "lights off" })
 //! });
-//! let agent = Agent::builder()
-//!     .api_key(realtime_agent::ApiKey::from_env("OPENAI_API_KEY").expect("set OPENAI_API_KEY"))
-//!     .tool(lights)
-//!     .build()?;
-//! let handle = agent.handle();
-//! let mut events = handle.subscribe(256);
-//! tokio::spawn(agent.run());
-//! handle.send_text("Turn the lights on, please.").await?;
-//! while let Some(event) = events.recv().await {
+//! // The key comes from OPENAI_API_KEY; without one, `build` says so.
+//! let agent = Agent::builder().tool(lights).build()?;
+//! let mut events = agent.handle().subscribe(256);
+//! // Handshake errors (a refused key, a wrong URL) come back from `connect`, typed.
+//! let session = agent.connect().await?;
+//! session.send_text("Turn the lights on, please.").await?;
+//! while let Some(event) = events.next().await {
 //!     if let AgentEvent::AssistantMessage { text, .. } = event {
 //!         println!("{text}");
+//!         break;
 //!     }
 //! }
+//! session.shutdown().await?;
 //! # Ok(()) }
 //! ```
 
@@ -71,8 +75,11 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod logging;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod protocol;
 pub mod secret;
 pub mod token;
@@ -81,5 +88,20 @@ pub mod transport;
 
 pub use error::{Error, Result};
 pub use secret::ApiKey;
+
+// What a tool author needs, at the versions this crate uses, so that a tool needs no matching
+// versions of its own: `#[realtime_agent::async_trait]` for `impl Tool`, and the crates behind
+// `tool_args!`.
+pub use async_trait::async_trait;
+pub use schemars;
+pub use serde;
+pub use serde_json;
+
+/// The names a tool author and an embedding app use most: `use realtime_agent::prelude::*;`.
+pub mod prelude {
+    pub use crate::agent::{Agent, AgentEvent, AgentHandle};
+    pub use crate::tool::{BoxError, Tool, ToolContext, tool};
+    pub use crate::{async_trait, tool_args};
+}
 #[cfg(feature = "testing")]
 pub mod testing;

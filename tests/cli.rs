@@ -5,7 +5,10 @@ mod cli {
     mod commands;
     mod config_errors;
     mod failures;
+    mod fake_server;
     mod file;
+    #[cfg(feature = "otel")]
+    mod otel;
     mod record;
     mod secrets;
     mod shipped_tools;

@@ -17,3 +17,5 @@ mod output;
 mod registry;
 #[path = "tools/schema.rs"]
 mod schema;
+#[path = "tools/short.rs"]
+mod short;

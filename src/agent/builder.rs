@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::event::EventBus;
 use super::handle::AgentHandle;
 use super::reconnect::ReconnectPolicy;
-use super::run::Runtime;
+use super::run::{Opened, Runtime};
 use crate::ApiKey;
 use crate::audio::{AudioSink, AudioSource};
 use crate::protocol::{Dialect, SessionConfig};
@@ -36,9 +37,16 @@ pub(crate) struct Settings {
     pub(crate) tool_origins: crate::mcp::Origins,
 }
 
-/// Builds an [`Agent`]. Errors (such as an invalid tool name) surface at [`AgentBuilder::build`].
+/// The environment variable the key is read from when none is given.
+const KEY_ENV: &str = "OPENAI_API_KEY";
+
+/// Builds an [`Agent`]. Errors (such as an invalid tool name, or no key for OpenAI's endpoint)
+/// surface at [`AgentBuilder::build`].
+#[must_use = "an AgentBuilder does nothing until built"]
 pub struct AgentBuilder {
     settings: Settings,
+    /// Where the key comes from when none is given: this environment variable, or nowhere.
+    key_env: Option<String>,
     tools: ToolRegistry,
     error: Option<RegistryError>,
     source: Option<Box<dyn AudioSource>>,
@@ -64,7 +72,7 @@ impl Default for AgentBuilder {
                 recorder: None,
                 reconnect: ReconnectPolicy::default(),
                 history_budget_chars: 64_000,
-                emit_audio_events: true,
+                emit_audio_events: false,
                 tool_shutdown_grace: Duration::from_secs(2),
                 max_session: None,
                 input_buffer_ms: 10_000,
@@ -73,6 +81,7 @@ impl Default for AgentBuilder {
                 #[cfg(feature = "mcp")]
                 tool_origins: crate::mcp::Origins::new(),
             },
+            key_env: Some(KEY_ENV.to_owned()),
             tools: ToolRegistry::new(),
             error: None,
             source: None,
@@ -82,7 +91,9 @@ impl Default for AgentBuilder {
 }
 
 impl AgentBuilder {
-    /// All connection options at once (URL, model, dialect, key, timeouts).
+    /// All connection options at once (URL, model, dialect, key, timeouts). Without a key in
+    /// `options`, the key is still read from the environment at [`build`](AgentBuilder::build)
+    /// (see [`api_key_env`](AgentBuilder::api_key_env)).
     pub fn connect_options(mut self, options: ConnectOptions) -> Self {
         self.settings.connect = options;
         self
@@ -106,9 +117,26 @@ impl AgentBuilder {
         self
     }
 
-    /// The API key.
+    /// The API key. Without one, [`build`](AgentBuilder::build) reads `OPENAI_API_KEY` (or the
+    /// variable named with [`api_key_env`](AgentBuilder::api_key_env)).
     pub fn api_key(mut self, key: ApiKey) -> Self {
         self.settings.connect.api_key = Some(key);
+        self
+    }
+
+    /// The environment variable the key is read from at [`build`](AgentBuilder::build) when no
+    /// key is given (default `OPENAI_API_KEY`).
+    pub fn api_key_env(mut self, variable: impl Into<String>) -> Self {
+        self.key_env = Some(variable.into());
+        self
+    }
+
+    /// Connects without a key and never reads one from the environment: for a local server
+    /// (such as the fake server of `realtime_agent::testing`) that must not receive a real key.
+    /// OpenAI's endpoint needs a key, so [`build`](AgentBuilder::build) then fails for it.
+    pub fn no_api_key(mut self) -> Self {
+        self.settings.connect.api_key = None;
+        self.key_env = None;
         self
     }
 
@@ -196,8 +224,10 @@ impl AgentBuilder {
         self
     }
 
-    /// Whether to report every chunk of assistant audio as an event (default true). Turn off
-    /// when a sink plays it and nobody else needs it.
+    /// Whether to report every chunk of assistant audio as an
+    /// [`AgentEvent::AssistantAudio`](super::AgentEvent::AssistantAudio) to every subscriber
+    /// (default false: a sink plays the audio, and subscribers that read transcripts or tool
+    /// calls are not flooded with it).
     pub fn audio_events(mut self, emit: bool) -> Self {
         self.settings.emit_audio_events = emit;
         self
@@ -218,10 +248,31 @@ impl AgentBuilder {
         self
     }
 
-    /// Builds the agent.
+    /// Builds the agent. Fails, before anything connects, for a tool that could not be
+    /// registered, a URL that cannot work, and a missing key for OpenAI's endpoint: no key was
+    /// given and `OPENAI_API_KEY` (or the [`api_key_env`](AgentBuilder::api_key_env) variable)
+    /// is not set. A local or other server (such as the fake server) needs no key.
     pub fn build(mut self) -> Result<Agent, crate::Error> {
         if let Some(error) = self.error {
             return Err(crate::Error::ToolRegistry(error));
+        }
+        let connect = &mut self.settings.connect;
+        if connect.api_key.is_none() {
+            connect.api_key = self.key_env.as_deref().and_then(ApiKey::from_env);
+        }
+        let url = connect.request_url()?;
+        let authorized = connect.api_key.is_some()
+            || connect
+                .headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        if !authorized && is_openai(&url) {
+            let mut shown = url.clone();
+            shown.set_query(None);
+            return Err(crate::Error::MissingApiKey {
+                url: shown.to_string(),
+                variable: self.key_env,
+            });
         }
         self.settings.tools = Arc::new(self.tools);
         let (commands_tx, commands_rx) = mpsc::channel(256);
@@ -245,20 +296,34 @@ impl AgentBuilder {
     }
 }
 
+/// Whether `url` is OpenAI's own endpoint, which refuses connections without a key.
+fn is_openai(url: &url::Url) -> bool {
+    url.host_str()
+        .is_some_and(|host| host == "openai.com" || host.ends_with(".openai.com"))
+}
+
 /// A tool-calling voice agent on one Realtime session, embeddable in any tokio application.
 ///
+/// [`Agent::connect`] opens the session and returns it running, or the reason it could not
+/// (a refused key, a wrong URL), before any audio or text flows:
+///
 /// ```no_run
-/// # async fn demo() -> Result<(), realtime_agent::Error> {
-/// use realtime_agent::agent::Agent;
-/// let agent = Agent::builder().model("gpt-realtime").build()?;
-/// let handle = agent.handle();
-/// let mut events = handle.subscribe(256);
-/// let run = tokio::spawn(agent.run());
-/// handle.send_text("What time is it?").await.ok();
-/// while let Some(event) = events.recv().await {
-///     println!("{event:?}");
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use futures_util::StreamExt as _;
+/// use realtime_agent::agent::{Agent, AgentEvent};
+///
+/// let agent = Agent::builder().build()?; // the key from OPENAI_API_KEY
+/// let mut events = agent.handle().subscribe(256);
+/// let session = agent.connect().await?;
+/// session.send_text("What time is it?").await?;
+/// while let Some(event) = events.next().await {
+///     if let AgentEvent::AssistantMessage { text, .. } = event {
+///         println!("{text}");
+///         break;
+///     }
 /// }
-/// # Ok(()) }
+/// let summary = session.shutdown().await?;
+/// # let _ = summary; Ok(()) }
 /// ```
 pub struct Agent {
     runtime: Runtime,
@@ -278,14 +343,125 @@ impl Agent {
     }
 
     /// A handle to drive the agent once it runs. Subscribe to events before calling
-    /// [`Agent::run`] so that none are missed.
+    /// [`Agent::connect`] (or [`Agent::run`]) so that none are missed.
     pub fn handle(&self) -> AgentHandle {
         self.handle.clone()
     }
 
+    /// Opens the session and returns it running on its own task. Handshake errors (a refused
+    /// key, a wrong URL or model, nothing listening) come back here, typed
+    /// ([`Error::Connect`](crate::Error::Connect)), before any audio or text flows.
+    pub async fn connect(self) -> Result<RunningAgent, crate::Error> {
+        let Agent { runtime, handle } = self;
+        let task = match runtime.open().await? {
+            Opened::Live(started) => tokio::spawn(started.run()),
+            Opened::ShutDown(summary) => tokio::spawn(async move { Ok(summary) }),
+        };
+        Ok(RunningAgent {
+            handle,
+            task: Some(task),
+        })
+    }
+
     /// Runs the session until it is shut down through a handle, or fails for good (the key is
     /// refused, reconnection gave up). Returns what the session used.
+    ///
+    /// [`Agent::connect`] does the same on its own task, and reports a failed handshake first.
     pub async fn run(self) -> Result<super::SessionSummary, crate::Error> {
         self.runtime.run().await
+    }
+}
+
+/// A running session, from [`Agent::connect`]. It derefs to its [`AgentHandle`] (send text,
+/// subscribe, change tools, …).
+///
+/// Dropping it shuts the session down; [`RunningAgent::shutdown`] does so and waits for what
+/// the session used, [`RunningAgent::wait`] waits until it ends by itself or through a handle.
+#[must_use = "dropping a RunningAgent shuts the session down"]
+pub struct RunningAgent {
+    handle: AgentHandle,
+    task: Option<JoinHandle<Result<super::SessionSummary, crate::Error>>>,
+}
+
+impl std::fmt::Debug for RunningAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningAgent")
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for RunningAgent {
+    type Target = AgentHandle;
+
+    fn deref(&self) -> &AgentHandle {
+        &self.handle
+    }
+}
+
+impl RunningAgent {
+    /// A handle to the session, to keep elsewhere.
+    pub fn handle(&self) -> AgentHandle {
+        self.handle.clone()
+    }
+
+    /// Waits until the session ends (shut down through a handle, or failed for good) and
+    /// returns what it used.
+    pub async fn wait(mut self) -> Result<super::SessionSummary, crate::Error> {
+        let task = self.task.take().expect("the task is taken only here");
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => Err(crate::Error::Disconnected(crate::transport::CloseInfo {
+                code: None,
+                reason: "the agent's task was cancelled (the tokio runtime is shutting down)"
+                    .into(),
+                clean: false,
+            })),
+        }
+    }
+
+    /// Shuts the session down and returns what it used.
+    pub async fn shutdown(self) -> Result<super::SessionSummary, crate::Error> {
+        self.handle.shutdown();
+        self.wait().await
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            self.handle.shutdown();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_comes_from_openai_api_key_unless_told_otherwise() {
+        assert_eq!(
+            AgentBuilder::default().key_env.as_deref(),
+            Some("OPENAI_API_KEY")
+        );
+        assert_eq!(
+            AgentBuilder::default()
+                .api_key_env("MY_KEY")
+                .key_env
+                .as_deref(),
+            Some("MY_KEY")
+        );
+        assert_eq!(AgentBuilder::default().no_api_key().key_env, None);
+    }
+
+    #[test]
+    fn only_openai_hosts_need_a_key() {
+        let openai = |u: &str| is_openai(&url::Url::parse(u).unwrap());
+        assert!(openai("wss://api.openai.com/v1/realtime"));
+        assert!(!openai("ws://127.0.0.1:4000/v1/realtime"));
+        assert!(!openai("wss://res.openai.azure.com/openai/v1/realtime"));
+        assert!(!openai("wss://notopenai.com/v1/realtime"));
     }
 }

@@ -7,6 +7,8 @@
 //! request of ours is unanswered, never twice for one want, and asks again when the server
 //! refused because a response was active (the protocol's advice), unless the user took the turn.
 
+use crate::protocol::ApiErrorCode;
+
 /// Why a response is wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Want {
@@ -16,6 +18,11 @@ pub(crate) enum Want {
     UserTurn,
     /// The application asked for one.
     Requested,
+    /// A background call's result entered the conversation.
+    Background,
+    /// A spoken filler while a tool works (out of band: never wanted through the gate, only
+    /// recorded as in flight so that nothing else starts over it).
+    Filler,
 }
 
 #[derive(Debug)]
@@ -120,7 +127,7 @@ impl ResponseGate {
     /// An `error` event: if it answers one of our requests, that request is settled; refused
     /// because a response was active, it is wanted again (sent after that response is done).
     /// Returns whether the error answered one of our `response.create`s.
-    pub(crate) fn on_error(&mut self, event_id: Option<&str>, code: Option<&str>) -> bool {
+    pub(crate) fn on_error(&mut self, event_id: Option<&str>, code: Option<&ApiErrorCode>) -> bool {
         let Some(event_id) = event_id else {
             return false;
         };
@@ -128,7 +135,10 @@ impl ResponseGate {
             return false;
         };
         let flight = self.in_flight.remove(index);
-        if code == Some("conversation_already_has_active_response") {
+        // A filler that could not start is not worth saying later.
+        if code == Some(&ApiErrorCode::ConversationAlreadyHasActiveResponse)
+            && flight.want != Want::Filler
+        {
             self.want(flight.want);
         }
         true
@@ -173,7 +183,7 @@ mod tests {
         gate.on_created("resp_vad");
         assert!(gate.on_error(
             Some("evt_7"),
-            Some("conversation_already_has_active_response")
+            Some(&ApiErrorCode::ConversationAlreadyHasActiveResponse)
         ));
         assert_eq!(gate.ready(), None, "still active");
         gate.on_done("resp_vad");
@@ -197,7 +207,7 @@ mod tests {
         gate.ready();
         gate.sent("evt_1".into(), Want::Requested);
         assert!(gate.busy());
-        assert!(gate.on_error(Some("evt_1"), Some("invalid_value")));
+        assert!(gate.on_error(Some("evt_1"), Some(&ApiErrorCode::InvalidValue)));
         assert!(!gate.busy());
         assert_eq!(gate.ready(), None);
         assert!(!gate.on_error(Some("evt_other"), None));

@@ -174,6 +174,9 @@ impl From<crate::Error> for Failure {
             crate::Error::ToolRegistry(_) | crate::Error::ToolSpec(_) | crate::Error::Mcp(_) => {
                 Failure::new(ExitCode::Config, error.to_string())
             }
+            crate::Error::MissingApiKey { .. } => {
+                Failure::new(ExitCode::MissingKey, error.to_string())
+            }
             crate::Error::Disconnected(_) | crate::Error::ReconnectFailed { .. } => {
                 Failure::new(ExitCode::ConnectionLost, error.to_string())
             }

@@ -1,6 +1,6 @@
 //! The `agent` command line as a library (feature `cli`), so that a program of your own can add
 //! Rust tools and get the whole command: voice, `--text`, `--input`, `--sim`, `tools`, `check`,
-//! `devices`, `token`.
+//! `devices`, `token`, `fake-server`.
 //!
 //! ```no_run
 //! use realtime_agent::cli::Cli;
@@ -32,7 +32,7 @@
 //! | `driver.rs` | the loop every mode shares: events, stdin, approvals, Ctrl-C, when to stop |
 //! | `render.rs`, `summary.rs` | transcripts, tool calls, status; usage and cost |
 //! | `modes/` | voice, text and file |
-//! | `commands/` | `tools`, `devices`, `check`, `token` |
+//! | `commands/` | `tools`, `devices`, `check`, `token`, `fake-server` |
 //! | `record.rs`, `console.rs` | the `--record` file; stdin lines |
 //! | `exit.rs` | one exit code per kind of failure |
 
@@ -53,16 +53,23 @@ use clap::{CommandFactory, FromArgMatches};
 
 pub use exit::ExitCode;
 
+use crate::ApiKey;
+use crate::config::DEFAULT_API_KEY_ENV;
+use crate::logging::Redactor;
 use crate::tool::{DynTool, RegistryError, ToolOverrides, ToolRegistry};
 use args::{Args, Command};
 use exit::Failure;
 
 /// The `agent` command, with any Rust tools added to those `agent.toml` declares.
 #[derive(Debug, Default)]
+#[must_use = "a Cli does nothing until run"]
 pub struct Cli {
     tools: ToolRegistry,
     mcp: Vec<crate::mcp::McpServer>,
     error: Option<RegistryError>,
+    /// The log writer's redactor, when `run_from_env` installed one: told the key once the
+    /// configuration names its variable.
+    redactor: Option<Redactor>,
 }
 
 impl Cli {
@@ -96,15 +103,49 @@ impl Cli {
 
     /// Runs with the process's arguments, logging to stderr as `RUST_LOG` says (quiet by
     /// default). Convert the result for `main`: `Cli::new().run_from_env().await.into()`.
-    pub async fn run_from_env(self) -> ExitCode {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
+    ///
+    /// With the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, the session, turn and
+    /// tool-call spans are exported there too.
+    pub async fn run_from_env(mut self) -> ExitCode {
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+
+        let redactor = Redactor::new();
+        if let Some(key) = ApiKey::from_env(DEFAULT_API_KEY_ENV) {
+            redactor.add_secret(&key);
+        }
+        let log = tracing_subscriber::fmt::layer()
+            .with_writer(redactor.writer(std::io::stderr))
+            .with_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
-            )
-            .with_writer(std::io::stderr)
-            .try_init();
-        self.run(std::env::args_os()).await
+            );
+        self.redactor = Some(redactor);
+        #[cfg(feature = "otel")]
+        {
+            let export = telemetry_from_env();
+            let spans = export.as_ref().map(|export| {
+                export.layer().with_filter(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target("realtime_agent", tracing::Level::INFO),
+                )
+            });
+            let _ = tracing_subscriber::registry()
+                .with(log)
+                .with(spans)
+                .try_init();
+            let code = self.run(std::env::args_os()).await;
+            if let Some(export) = export {
+                export.shutdown().await;
+            }
+            code
+        }
+        #[cfg(not(feature = "otel"))]
+        {
+            let _ = tracing_subscriber::registry().with(log).try_init();
+            self.run(std::env::args_os()).await
+        }
     }
 
     /// Runs with `args` (the first is the program name). Prints to stdout and stderr, reads
@@ -147,6 +188,16 @@ impl Cli {
             ));
         }
         let global = &args.global;
+        if let Some(redactor) = &self.redactor {
+            // The key's variable may be another (`api_key_env`); a configuration that does not
+            // load is reported by the command itself.
+            if let Some(key) = session::load_config(global)
+                .ok()
+                .and_then(|config| config.api_key())
+            {
+                redactor.add_secret(&key);
+            }
+        }
         match args.command {
             Some(Command::Tools) => commands::tools(global, &self.tools).await,
             Some(Command::Check) => commands::check(global, &self.tools).await,
@@ -156,6 +207,7 @@ impl Cli {
                 api_base,
                 json,
             }) => commands::token(global, expires_in, api_base, json).await,
+            Some(Command::FakeServer { port }) => commands::fake_server(port).await,
             None => {
                 let context = session::prepare(global, &self.tools).await?;
                 if args.text {
@@ -177,5 +229,27 @@ fn report_failure(failure: &Failure) {
         eprintln!("\x1b[31merror:\x1b[0m {}", failure.message);
     } else {
         eprintln!("error: {}", failure.message);
+    }
+}
+
+/// The OTLP export when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces one) is set; a broken
+/// setting is a warning, never a failed command.
+#[cfg(feature = "otel")]
+fn telemetry_from_env() -> Option<crate::otel::OtlpExport> {
+    let wanted = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    if !wanted {
+        return None;
+    }
+    match crate::otel::OtlpExport::from_env("agent") {
+        Ok(export) => Some(export),
+        Err(error) => {
+            eprintln!("warning: {error}; going on without it");
+            None
+        }
     }
 }

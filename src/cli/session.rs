@@ -25,6 +25,8 @@ pub(crate) struct Context {
     pub(crate) rust_tools: ToolRegistry,
     pub(crate) sim: Option<FakeServer>,
     pub(crate) recorder: Option<Arc<JsonlRecorder>>,
+    /// `--metrics`: a latency line per turn.
+    pub(crate) metrics: bool,
 }
 
 /// Reads `agent.toml` (`--config`, else `./agent.toml` when present, else defaults) and applies
@@ -95,6 +97,7 @@ pub(crate) async fn prepare(
         rust_tools: rust_tools.clone(),
         sim,
         recorder,
+        metrics: global.metrics,
     })
 }
 
@@ -106,11 +109,13 @@ pub(crate) fn builder(context: &Context) -> Result<AgentBuilder, Failure> {
     match &context.sim {
         // Never hand a real key to the simulation.
         Some(sim) => {
-            builder = builder.connect_options(ConnectOptions {
-                url: Some(sim.url()),
-                api_key: None,
-                ..config.connect_options()
-            });
+            builder = builder
+                .connect_options(ConnectOptions {
+                    url: Some(sim.url()),
+                    api_key: None,
+                    ..config.connect_options()
+                })
+                .no_api_key();
         }
         None => {
             // A URL that cannot work is the first thing to fix.
@@ -207,6 +212,7 @@ pub(crate) async fn converse(
         config.model(),
         config.dialect()
     ));
+    renderer.show_metrics(context.metrics);
     // The driver catches Ctrl-C before the agent starts.
     let driver = Driver::new(handle, events, renderer, mode);
     let run = tokio::spawn(agent.run());
@@ -230,6 +236,9 @@ pub(crate) async fn converse(
         }
     }
     let summary = outcome?;
+    if let Some(latency) = renderer.latency_summary() {
+        renderer.note(&latency);
+    }
     renderer.note(&report(&summary, config.model(), price_source(context)));
     Ok((summary, renderer))
 }

@@ -86,6 +86,7 @@ const TOOL_COMMON: &[&str] = &[
     "timeout",
     "confirm",
     "on_interrupt",
+    "filler_after_ms",
 ];
 /// Keys only `kind = "command"` tools accept.
 const TOOL_COMMAND: &[&str] = &[

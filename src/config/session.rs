@@ -151,6 +151,7 @@ impl Config {
                 timeout: Some(options.timeout),
                 on_interrupt: Some(options.on_interrupt),
                 requires_approval: Some(options.requires_approval),
+                filler_after: options.filler_after,
             };
             if let Err(error) = registry.add_shared(registered.tool().clone(), overrides) {
                 let declared = self.tools.iter().find(|t| t.name() == registered.name());
@@ -185,7 +186,8 @@ impl Config {
         let mut builder = Agent::builder()
             .connect_options(self.connect_options())
             .session(self.session())
-            .tools(self.tool_registry_with(rust)?);
+            .tools(self.tool_registry_with(rust)?)
+            .api_key_env(self.api_key_env());
         if let Some(key) = self.api_key() {
             builder = builder.api_key(key);
         }

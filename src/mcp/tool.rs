@@ -55,6 +55,7 @@ impl McpTool {
                         timeout: spec.call_timeout() + OUTER_MARGIN,
                         on_interrupt: spec.interrupt_behaviour(),
                         requires_approval: spec.confirmation().applies_to(&tool.name),
+                        ..ToolOptions::default()
                     },
                 })
             })

@@ -21,7 +21,7 @@ mod wire;
 #[cfg(feature = "testing")]
 pub(crate) use wire::Peek;
 
-pub use api_error::ApiError;
+pub use api_error::{ApiError, ApiErrorCode};
 pub use audio_format::AudioFormat;
 pub use client_event::{
     AudioAppend, Bare, CLIENT_EVENT_TYPES, ClientEvent, ItemCreate, ItemRef, ItemTruncate,

@@ -1,4 +1,8 @@
 //! Tools from closures: a name, a description and an async closure.
+//!
+//! [`tool`] takes a closure of the arguments alone or of the arguments and the [`ToolContext`];
+//! its error type is [`BoxError`], so `Ok(value)` needs no annotation and `?` takes any error.
+//! [`tool_fn`] and [`tool_fn_without_context`] are the older pair, kept for existing code.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -11,7 +15,129 @@ use serde::de::DeserializeOwned;
 
 use super::{BoxError, OnInterrupt, Tool, ToolContext, ToolOptions};
 
-/// A tool made of a closure that takes the arguments and the [`ToolContext`].
+/// A tool made of an async closure: a name, a description for the model, and the closure,
+/// which takes the arguments (any `Deserialize + JsonSchema` type; see
+/// [`tool_args!`](crate::tool_args)) and, if it wants them, the [`ToolContext`] as a second
+/// parameter (annotated `ctx: ToolContext`). It returns `Ok(output)` with any `Serialize`
+/// output (a string goes to the model as it is) or an error: `?` and `Err("text".into())`
+/// both work.
+///
+/// ```
+/// use realtime_agent::tool::{ToolContext, tool};
+///
+/// realtime_agent::tool_args! {
+///     struct Weather {
+///         /// The city, e.g. "Paris".
+///         city: String,
+///     }
+/// }
+///
+/// let weather = tool("get_weather", "Current weather in a city.", |args: Weather| async move {
+///     Ok(format!("Sunny in {}", args.city))
+/// });
+/// let cancellable = tool("slow_search", "Searches slowly.", |args: Weather, ctx: ToolContext| async move {
+///     if ctx.is_cancelled() {
+///         return Err("cancelled".into());
+///     }
+///     Ok(format!("nothing found in {}", args.city))
+/// })
+/// .timeout(std::time::Duration::from_secs(5));
+/// # let _ = (weather, cancellable);
+/// ```
+pub fn tool<M, F>(
+    name: impl Into<String>,
+    description: impl Into<String>,
+    function: F,
+) -> ToolFn<F::Args, Closure<F, M>>
+where
+    F: ToolClosure<M>,
+{
+    ToolFn::new(
+        name.into(),
+        description.into(),
+        Closure {
+            function,
+            marker: PhantomData,
+        },
+    )
+}
+
+/// An async closure [`tool`] accepts: `Fn(Args) -> impl Future<Output = Result<O, BoxError>>`
+/// or `Fn(Args, ToolContext) -> …`. `M` tells the two shapes apart; you never name it, and do
+/// not implement this trait yourself.
+pub trait ToolClosure<M>: Send + Sync + 'static {
+    /// The arguments the model sends.
+    type Args: DeserializeOwned + JsonSchema + Send + 'static;
+    /// The closure's successful result.
+    type Output: Serialize + Send;
+    /// The closure's future.
+    type Future: Future<Output = Result<Self::Output, BoxError>> + Send;
+
+    /// Calls the closure.
+    fn call(&self, args: Self::Args, ctx: ToolContext) -> Self::Future;
+}
+
+impl<F, A, Fut, O> ToolClosure<(A,)> for F
+where
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, BoxError>> + Send,
+    A: DeserializeOwned + JsonSchema + Send + 'static,
+    O: Serialize + Send,
+{
+    type Args = A;
+    type Output = O;
+    type Future = Fut;
+
+    fn call(&self, args: A, _ctx: ToolContext) -> Fut {
+        self(args)
+    }
+}
+
+impl<F, A, Fut, O> ToolClosure<(A, ToolContext)> for F
+where
+    F: Fn(A, ToolContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, BoxError>> + Send,
+    A: DeserializeOwned + JsonSchema + Send + 'static,
+    O: Serialize + Send,
+{
+    type Args = A;
+    type Output = O;
+    type Future = Fut;
+
+    fn call(&self, args: A, ctx: ToolContext) -> Fut {
+        self(args, ctx)
+    }
+}
+
+/// The closure of a [`tool`].
+pub struct Closure<F, M> {
+    function: F,
+    // `fn() -> M` keeps it `Send + Sync` whatever `M` is: no `M` is ever stored.
+    marker: PhantomData<fn() -> M>,
+}
+
+impl<F, M> std::fmt::Debug for Closure<F, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Closure").finish_non_exhaustive()
+    }
+}
+
+impl<F, M> ToolHandler<F::Args> for Closure<F, M>
+where
+    F: ToolClosure<M>,
+    M: 'static,
+{
+    type Output = F::Output;
+    type Error = BoxError;
+    type Future = F::Future;
+
+    fn call(&self, args: F::Args, ctx: ToolContext) -> F::Future {
+        self.function.call(args, ctx)
+    }
+}
+
+/// A tool made of a closure that takes the arguments and the [`ToolContext`]. [`tool`] does
+/// the same with or without the context and needs no `Ok::<_, E>`.
 ///
 /// ```
 /// use realtime_agent::tool::{BoxError, tool_fn};
@@ -44,7 +170,8 @@ where
     ToolFn::new(name.into(), description.into(), WithContext(function))
 }
 
-/// A tool made of a closure that takes only the arguments.
+/// A tool made of a closure that takes only the arguments. [`tool`] does the same with or
+/// without the context and needs no `Ok::<_, E>`.
 ///
 /// ```
 /// use realtime_agent::tool::{BoxError, tool_fn_without_context};
@@ -123,8 +250,9 @@ where
     }
 }
 
-/// A closure tool, built by [`tool_fn`] or [`tool_fn_without_context`]; set its options with
-/// the builder methods.
+/// A closure tool, built by [`tool`] (or [`tool_fn`], [`tool_fn_without_context`]); set its
+/// options with the builder methods.
+#[must_use = "a tool does nothing until registered (AgentBuilder::tool)"]
 pub struct ToolFn<A, H> {
     name: String,
     description: String,
@@ -160,6 +288,12 @@ impl<A, H> ToolFn<A, H> {
     /// Sets whether the user must approve each call (default `false`).
     pub fn requires_approval(mut self, requires_approval: bool) -> Self {
         self.options.requires_approval = requires_approval;
+        self
+    }
+
+    /// Has the assistant say a short filler when a call has run `after` (default: silence).
+    pub fn filler_after(mut self, after: Duration) -> Self {
+        self.options.filler_after = Some(after);
         self
     }
 }
@@ -215,6 +349,10 @@ where
 
     fn requires_approval(&self) -> bool {
         self.options.requires_approval
+    }
+
+    fn filler_after(&self) -> Option<Duration> {
+        self.options.filler_after
     }
 
     async fn call(&self, args: A, ctx: ToolContext) -> Result<H::Output, ToolFnError> {

@@ -3,7 +3,9 @@
 //! # Layout
 //!
 //! - [`Tool`] (`typed.rs`): a typed tool in Rust; its parameters schema comes from its argument
-//!   type ([`schema`]). [`tool_fn`] makes one from a closure (`closure.rs`).
+//!   type ([`schema`]). [`tool`] makes one from a closure, with or without the context
+//!   (`closure.rs`); [`tool_args!`](crate::tool_args) declares argument types without a
+//!   `serde` or `schemars` dependency of your own (`args_macro.rs`).
 //! - [`DynTool`] (`dyn_tool.rs`): the object-safe form the agent loop runs, with
 //!   [`ToolOptions`] (timeout, [`OnInterrupt`], approval). Every `Tool` is one.
 //! - [`ToolContext`] (`context.rs`): the call id, a cancellation token and [`SessionInfo`].
@@ -16,20 +18,19 @@
 //!   ([`DeclaredToolSpec`]), with a small JSON Schema validator for their arguments.
 //!
 //! ```
-//! use realtime_agent::tool::{BoxError, ToolContext, ToolRegistry, tool_fn};
-//! use schemars::JsonSchema;
-//! use serde::Deserialize;
+//! use realtime_agent::tool::{BoxError, ToolContext, ToolRegistry, tool};
 //!
-//! #[derive(Deserialize, JsonSchema)]
-//! struct WeatherArgs {
-//!     /// The city, e.g. "Paris".
-//!     city: String,
+//! realtime_agent::tool_args! {
+//!     struct WeatherArgs {
+//!         /// The city, e.g. "Paris".
+//!         city: String,
+//!     }
 //! }
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let mut registry = ToolRegistry::new();
-//! registry.add(tool_fn("get_weather", "Current weather", |args: WeatherArgs, _ctx| async move {
-//!     Ok::<_, BoxError>(format!("Sunny in {}", args.city))
+//! registry.add(tool("get_weather", "Current weather", |args: WeatherArgs| async move {
+//!     Ok(format!("Sunny in {}", args.city))
 //! }))?;
 //!
 //! let weather = registry.get("get_weather").unwrap().tool().clone();
@@ -39,6 +40,7 @@
 //! # }).unwrap();
 //! ```
 
+mod args_macro;
 mod arguments;
 mod child_env;
 mod closure;
@@ -53,8 +55,10 @@ mod typed;
 
 pub use child_env::{ALWAYS_WITHHELD, ChildEnv, ResolvedEnv};
 pub use closure::{
-    ArgsOnly, ToolFn, ToolFnError, ToolHandler, WithContext, tool_fn, tool_fn_without_context,
+    ArgsOnly, Closure, ToolClosure, ToolFn, ToolFnError, ToolHandler, WithContext, tool, tool_fn,
+    tool_fn_without_context,
 };
+pub(crate) use context::ToolSignal;
 pub use context::{SessionInfo, ToolContext};
 pub use declared::{
     CommandError, CommandTool, CommandToolSpec, DeclaredToolSpec, HttpError, HttpMethod, HttpTool,

@@ -16,6 +16,7 @@ const MAX_NAME_LEN: usize = 64;
 ///
 /// `agent.toml` uses it to change the timeout or approval of a Rust tool without touching its code.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "overrides do nothing until passed to a registration"]
 pub struct ToolOverrides {
     /// Replaces the tool's timeout.
     pub timeout: Option<Duration>,
@@ -23,6 +24,8 @@ pub struct ToolOverrides {
     pub on_interrupt: Option<OnInterrupt>,
     /// Replaces whether the tool requires approval.
     pub requires_approval: Option<bool>,
+    /// Replaces when a filler is said during a call.
+    pub filler_after: Option<Duration>,
 }
 
 impl ToolOverrides {
@@ -50,6 +53,7 @@ impl ToolOverrides {
             timeout: self.timeout.unwrap_or(options.timeout),
             on_interrupt: self.on_interrupt.unwrap_or(options.on_interrupt),
             requires_approval: self.requires_approval.unwrap_or(options.requires_approval),
+            filler_after: self.filler_after.or(options.filler_after),
         }
     }
 }

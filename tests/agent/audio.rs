@@ -130,6 +130,7 @@ async fn manual_interrupt_cancels_the_response() {
             ..SessionConfig::default()
         })
         .audio_sink(sink)
+        .audio_events(true)
     })
     .await;
     let (handle, events) = (agent.handle.clone(), &mut agent.events);

@@ -146,3 +146,224 @@ async fn check_shows_each_tools_environment_by_name() {
     assert!(!run.stdout.contains(PLANTED) && !run.stderr.contains(PLANTED));
     assert!(!run.stdout.contains("/home/check"), "values are not shown");
 }
+
+/// The key every mode below runs with, planted to be looked for. Not shaped like an OpenAI key,
+/// so that only its registration (not a pattern) can hide it.
+const TRACE_KEY: &str = "planted-trace-key-0123456789abcdef";
+
+/// Asserts that the key is in none of `texts`, naming where it leaked.
+fn assert_nowhere(mode: &str, texts: &[(&str, &str)]) {
+    for (what, text) in texts {
+        assert!(
+            !text.contains(TRACE_KEY),
+            "{mode}: the key leaked into {what}:\n{text}"
+        );
+    }
+}
+
+/// A silent second of 24 kHz mono PCM16, for the file mode.
+fn silence_wav(scratch: &Scratch) -> std::path::PathBuf {
+    let path = scratch.path("in.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 24_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+    for _ in 0..24_000 {
+        writer.write_sample(0i16).unwrap();
+    }
+    writer.finalize().unwrap();
+    path
+}
+
+/// At `RUST_LOG=trace`, where every crate logs everything (the WebSocket library logs the whole
+/// handshake request, `Authorization` included), no mode puts the key in stdout, stderr, the
+/// `--record` file or an error: `--text` with a command tool and an HTTP tool, `--input`,
+/// `--sim --text`, `--sim --input` and `agent token`.
+#[tokio::test]
+async fn no_mode_shows_the_key_at_trace_level() {
+    let scratch = Scratch::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_url = format!("http://{}/lookup", listener.local_addr().unwrap());
+    let config = scratch.config(&format!(
+        r#"
+[agent]
+api_key_env = "MY_KEY"
+
+[[tools]]
+kind = "command"
+name = "show_env"
+program = "/usr/bin/env"
+
+[[tools]]
+kind = "http"
+name = "lookup"
+method = "POST"
+url = "{http_url}"
+"#
+    ));
+    let config = config.to_str().unwrap();
+    let env = [
+        ("MY_KEY", TRACE_KEY),
+        ("RUST_LOG", "trace"),
+        ("HOME", scratch.dir.path().to_str().unwrap()),
+    ];
+
+    // --text against a server, one round with both tools, everything recorded.
+    let server = FakeServer::builder()
+        .reply(
+            Reply::new()
+                .and_call_with_id("call_1", "show_env", json!({}))
+                .and_call_with_id("call_2", "lookup", json!({})),
+        )
+        .reply(Reply::text("done"))
+        .start()
+        .await;
+    let url = server.url();
+    let http = tokio::spawn(super::commands::answer_one(
+        listener,
+        "200 OK",
+        json!({"answer": 42}),
+    ));
+    let run = scratch
+        .run(
+            &[
+                "--text",
+                "--url",
+                &url,
+                "--config",
+                config,
+                "--record",
+                "text.jsonl",
+            ],
+            "look it up\n",
+            &env,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    http.await.unwrap();
+    assert_eq!(outputs(&server).len(), 2);
+    assert!(
+        server.handshakes()[0]
+            .authorization
+            .as_deref()
+            .is_some_and(|a| a.contains(TRACE_KEY)),
+        "the key was sent"
+    );
+    // The handshake request was logged at TRACE, with the key masked.
+    assert!(
+        run.stderr.contains("Request:") && run.stderr.contains("authorization: Bearer ***"),
+        "{}",
+        run.stderr
+    );
+    let record = std::fs::read_to_string(scratch.path("text.jsonl")).unwrap();
+    assert_nowhere(
+        "--text",
+        &[
+            ("stdout", &run.stdout),
+            ("stderr", &run.stderr),
+            ("the --record file", &record),
+        ],
+    );
+
+    // --input against a server.
+    let wav = silence_wav(&scratch);
+    let server = FakeServer::builder()
+        .reply(Reply::text("heard you"))
+        .start()
+        .await;
+    let url = server.url();
+    let run = scratch
+        .run(
+            &[
+                "--input",
+                wav.to_str().unwrap(),
+                "--url",
+                &url,
+                "--config",
+                config,
+                "--record",
+                "input.jsonl",
+            ],
+            "",
+            &env,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr.contains("authorization: Bearer ***"),
+        "{}",
+        run.stderr
+    );
+    let record = std::fs::read_to_string(scratch.path("input.jsonl")).unwrap();
+    assert_nowhere(
+        "--input",
+        &[
+            ("stdout", &run.stdout),
+            ("stderr", &run.stderr),
+            ("the --record file", &record),
+        ],
+    );
+
+    // The simulated model, in writing and with a WAV file.
+    for (mode, args, stdin) in [
+        ("--sim --text", vec!["--sim", "--text"], "hello\n"),
+        (
+            "--sim --input",
+            vec![
+                "--sim",
+                "--input",
+                wav.to_str().unwrap(),
+                "--output",
+                "out.wav",
+            ],
+            "",
+        ),
+    ] {
+        let mut args = args;
+        args.extend(["--config", config, "--record", "sim.jsonl"]);
+        let run = scratch.run(&args, stdin, &env).await;
+        assert_eq!(run.code, 0, "{mode}: {run:#?}");
+        assert!(run.stderr.contains(" TRACE "), "{mode}: traced");
+        let record = std::fs::read_to_string(scratch.path("sim.jsonl")).unwrap();
+        assert_nowhere(
+            mode,
+            &[
+                ("stdout", &run.stdout),
+                ("stderr", &run.stderr),
+                ("the --record file", &record),
+            ],
+        );
+    }
+
+    // agent token, against a fake REST API.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let rest = tokio::spawn(super::commands::answer_one(
+        listener,
+        "200 OK",
+        json!({"value": "ek_minted_secret_0123456789abcdef", "expires_at": 4_000_000_000u64}),
+    ));
+    let run = scratch
+        .run(
+            &["token", "--config", config, "--api-base", &base],
+            "",
+            &env,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let request = rest.await.unwrap();
+    assert!(request.head.contains(TRACE_KEY), "the key was sent");
+    assert!(run.stderr.contains(" TRACE "), "traced: {}", run.stderr);
+    assert_nowhere(
+        "agent token",
+        &[("stdout", &run.stdout), ("stderr", &run.stderr)],
+    );
+    assert!(
+        !run.stderr.contains("ek_minted_secret_0123456789abcdef"),
+        "the minted secret is printed on stdout only:\n{}",
+        run.stderr
+    );
+}

@@ -2,14 +2,45 @@
 //! barge-in.
 
 use super::*;
+use crate::agent::{ToolTiming, TurnTrigger};
 
 impl Loop {
     pub(super) async fn on_finished(&mut self, mut finished: Finished) {
         cap_output(&mut finished.output);
-        let output = Item::function_call_output(&finished.call_id, &finished.output);
-        self.post(ClientEvent::item_create(output)).await;
+        if self.calls.is_background(&finished.call_id) {
+            let name = self
+                .calls
+                .name_of(&finished.call_id)
+                .unwrap_or_default()
+                .to_owned();
+            self.background_result(&finished.call_id, &name, &finished.output);
+        } else {
+            let output = Item::function_call_output(&finished.call_id, &finished.output);
+            self.post(ClientEvent::item_create(output)).await;
+        }
         if let Some(posted) = self.calls.posted(&finished) {
             self.tool_calls += 1;
+            if let AgentEvent::ToolFinished {
+                call_id,
+                name,
+                status,
+                duration,
+                ..
+            } = &posted.event
+            {
+                if let Some(span) = self.tool_spans.remove(call_id) {
+                    span.record("status", tracing::field::debug(status));
+                    span.record("duration_ms", duration.as_secs_f64() * 1000.0);
+                }
+                if self.turns.is_open() {
+                    self.turns.tool(ToolTiming {
+                        call_id: call_id.clone(),
+                        name: name.clone(),
+                        duration: *duration,
+                        status: *status,
+                    });
+                }
+            }
             if posted.batch_ready {
                 self.gate.want(Want::ToolOutputs);
             }
@@ -26,6 +57,15 @@ impl Loop {
     ) {
         let events = self.calls.start(response_id, call_id, name, arguments);
         if !events.is_empty() {
+            let span = tracing::info_span!(
+                parent: self.turns.span(),
+                "tool_call",
+                tool = name,
+                call_id,
+                status = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+            );
+            self.tool_spans.insert(call_id.to_owned(), span);
             self.idle_reported = false;
             self.history.function_call(call_id, name, arguments);
         }
@@ -48,13 +88,11 @@ impl Loop {
                 });
             }
             ServerEvent::Error(e) => {
-                let code = e.error.code.clone();
-                let ours = self
-                    .gate
-                    .on_error(e.error.event_id.as_deref(), code.as_deref());
-                let benign = code.as_deref().is_some_and(|c| BENIGN_ERRORS.contains(&c))
-                    || (ours
-                        && code.as_deref() == Some("conversation_already_has_active_response"));
+                let code = e.error.code.as_ref();
+                let ours = self.gate.on_error(e.error.event_id.as_deref(), code);
+                // A refused `response.create` of ours is asked again by the gate.
+                let benign = code.is_some_and(ApiErrorCode::is_benign_race)
+                    || (ours && code == Some(&ApiErrorCode::ConversationAlreadyHasActiveResponse));
                 if benign {
                     tracing::debug!(error = %e.error, "benign race");
                 } else {
@@ -64,6 +102,7 @@ impl Loop {
             }
             ServerEvent::SpeechStarted(_) => {
                 self.user_speaking = true;
+                self.end_turn_early();
                 self.idle_reported = false;
                 self.bus.emit(AgentEvent::UserSpeechStarted);
                 let server_cancels = self
@@ -74,6 +113,8 @@ impl Loop {
             }
             ServerEvent::SpeechStopped(_) => {
                 self.user_speaking = false;
+                self.start_turn(TurnTrigger::SpeechStopped);
+                self.expect_server_answer();
                 self.bus.emit(AgentEvent::UserSpeechStopped);
             }
             ServerEvent::InputAudioBufferTimeoutTriggered(_) => {
@@ -94,7 +135,12 @@ impl Loop {
             }
             ServerEvent::ResponseCreated(e) => {
                 let id = e.response.id.clone().unwrap_or_default();
+                self.server_answer_due = None;
+                if Self::is_filler(&e.response) {
+                    self.out_of_band.insert(id.clone());
+                }
                 self.gate.on_created(&id);
+                self.turns.response_created(Instant::now());
                 self.idle_reported = false;
             }
             ServerEvent::ResponseOutputItemAdded(e) => {
@@ -122,6 +168,8 @@ impl Loop {
                 Item::FunctionCall(call) => {
                     self.start_call(&e.response_id, &call.call_id, &call.name, &call.arguments);
                 }
+                // A filler's words are not in the conversation.
+                Item::Message(_) if self.out_of_band.contains(&e.response_id) => {}
                 Item::Message(message) => {
                     let id = message.id.clone().unwrap_or_default();
                     let text = match self.speech.heard(&id) {
@@ -143,6 +191,7 @@ impl Loop {
                     return;
                 }
                 self.speech.transcript(&e.item_id, &e.delta);
+                self.turns.text();
                 self.bus.emit(AgentEvent::AssistantDelta {
                     response_id: e.response_id,
                     item_id: e.item_id,
@@ -178,6 +227,8 @@ impl Loop {
             ServerEvent::ResponseDone(e) => {
                 let id = e.response.id.clone().unwrap_or_default();
                 self.gate.on_done(&id);
+                self.out_of_band.remove(&id);
+                self.turns.response_done(Instant::now());
                 if let Some(usage) = &e.response.usage {
                     self.usage.add(usage);
                 }
@@ -227,6 +278,7 @@ impl Loop {
             }
         };
         self.speech.received(&delta.item_id, audio.len());
+        self.turns.audio();
         if let Some(sink) = &mut self.sink {
             if let Err(error) = sink.play(&delta.item_id, &audio) {
                 self.bus.emit(AgentEvent::AudioError(error.to_string()));
@@ -241,6 +293,20 @@ impl Loop {
         }
     }
 
+    /// The user's input ended: a turn starts (one still open is reported as cut short).
+    fn start_turn(&mut self, trigger: TurnTrigger) {
+        if let Some(metrics) = self.turns.start(trigger, Instant::now()) {
+            self.bus.emit(AgentEvent::TurnMetrics(Box::new(metrics)));
+        }
+    }
+
+    /// The user took the turn before the open one was over.
+    fn end_turn_early(&mut self) {
+        if let Some(metrics) = self.turns.interrupted(Instant::now()) {
+            self.bus.emit(AgentEvent::TurnMetrics(Box::new(metrics)));
+        }
+    }
+
     /// Barge-in (the user spoke) or an interrupt through the handle.
     pub(super) async fn interrupt(&mut self, server_cancels: bool) {
         let active = self.gate.active().map(str::to_owned);
@@ -250,8 +316,14 @@ impl Loop {
             .speech
             .interrupt(sink, output_format, active.as_deref())
         {
-            self.send(ClientEvent::truncate(&cut.item_id, 0, cut.audio_end_ms))
-                .await;
+            // A filler's item is in no conversation: there is nothing to truncate.
+            if !active
+                .as_ref()
+                .is_some_and(|id| self.out_of_band.contains(id))
+            {
+                self.send(ClientEvent::truncate(&cut.item_id, 0, cut.audio_end_ms))
+                    .await;
+            }
             self.bus.emit(AgentEvent::Interrupted {
                 item_id: cut.item_id,
                 played_ms: cut.audio_end_ms,
@@ -269,6 +341,7 @@ impl Loop {
         match command {
             Command::Text(text) => {
                 self.idle_reported = false;
+                self.start_turn(TurnTrigger::Text);
                 self.post(ClientEvent::item_create(Item::user_text(text)))
                     .await;
                 self.gate.want(Want::UserTurn);
@@ -282,6 +355,7 @@ impl Loop {
                 let manual = self.session.effective_turn_detection().is_none();
                 if matches!(command, Command::Commit) || manual {
                     self.idle_reported = false;
+                    self.start_turn(TurnTrigger::Commit);
                     self.send(ClientEvent::commit()).await;
                     self.gate.want(Want::UserTurn);
                 }
@@ -291,7 +365,10 @@ impl Loop {
                 self.next_options = options.map(|o| *o);
                 self.gate.want(Want::Requested);
             }
-            Command::Interrupt => self.interrupt(false).await,
+            Command::Interrupt => {
+                self.end_turn_early();
+                self.interrupt(false).await;
+            }
             Command::Decide {
                 call_id,
                 approve,

@@ -3,8 +3,9 @@
 
 mod dispatch;
 mod link;
+mod talk;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -14,20 +15,21 @@ use tokio_util::sync::CancellationToken;
 
 use super::SessionSummary;
 use super::builder::Settings;
-use super::calls::{Calls, Decision, Finished};
+use super::calls::{CallEvent, Calls, Decision, Finished};
 use super::event::{AgentEvent, AgentState, EventBus};
 use super::gate::{ResponseGate, Want};
 use super::handle::Command;
 use super::history::History;
 use super::speech::Speech;
+use super::turns::TurnClock;
 use super::uplink::Uplink;
 use super::usage::UsageTotals;
 use crate::audio::{AudioSink, AudioSource};
 use crate::protocol::{
-    ClientEvent, Dialect, Item, ResponseCreate, ResponseOptions, ServerEvent, SessionConfig,
-    SessionKind,
+    ApiErrorCode, ClientEvent, Dialect, Item, ResponseCreate, ResponseOptions, ServerEvent,
+    SessionConfig, SessionKind,
 };
-use crate::tool::SessionInfo;
+use crate::tool::{SessionInfo, ToolSignal};
 use crate::transport::{
     CloseInfo, ConnectError, Connection, ConnectionGuard, EventSender, EventStream, Incoming,
     close_parts, connect_with_recorder,
@@ -52,12 +54,6 @@ fn cap_output(output: &mut String) {
         "\n[output cut: {total} bytes, the first {end} shown]"
     ));
 }
-
-/// Error codes that are benign races (the protocol notes say to swallow them).
-const BENIGN_ERRORS: &[&str] = &[
-    "response_cancel_not_active",
-    "item_truncate_invalid_item_id",
-];
 
 /// An agent that has been built but not started.
 pub(crate) struct Runtime {
@@ -92,6 +88,7 @@ struct Reconnect {
 enum Step {
     Shutdown,
     Finished(Finished),
+    Signal(ToolSignal),
     Incoming(Option<Incoming>),
     Command(Option<Command>),
     ReconnectDue,
@@ -125,10 +122,53 @@ struct Loop {
     reconnect: Option<Reconnect>,
     tool_calls: u64,
     started: Instant,
+    turns: TurnClock,
+    /// Our out-of-band responses (fillers) in progress: their items are not in the
+    /// conversation.
+    out_of_band: HashSet<String>,
+    /// Results of background calls, entering the conversation at the next quiet moment.
+    background_results: VecDeque<Item>,
+    /// Progress to say as a filler: (call id, message).
+    spoken_progress: VecDeque<(String, String)>,
+    /// The server's turn detection is about to answer the user (`speech_stopped` seen, no
+    /// `response.created` yet): not a quiet moment until then, or until this instant.
+    server_answer_due: Option<Instant>,
+    /// The `tool_call` span of each running call (telemetry).
+    tool_spans: HashMap<String, tracing::Span>,
+}
+
+/// The outcome of opening the first connection.
+pub(crate) enum Opened {
+    /// The session is configured; the loop is ready to run.
+    Live(Box<Started>),
+    /// The agent was shut down before the connection was up.
+    ShutDown(SessionSummary),
+}
+
+/// An agent whose first connection is open and configured, not yet running its loop.
+pub(crate) struct Started {
+    state: Loop,
+    source: Option<Box<dyn AudioSource>>,
+    commands_tx: mpsc::Sender<Command>,
+    sender_rx: watch::Receiver<Option<EventSender>>,
+    input_format: crate::protocol::AudioFormat,
+    /// The session's MCP servers, stopped when the loop ends.
+    #[cfg(feature = "mcp")]
+    mcp: McpRunning,
 }
 
 impl Runtime {
+    /// Runs the session to its end: [`Runtime::open`], then [`Started::run`].
     pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
+        match self.open().await? {
+            Opened::Live(started) => started.run().await,
+            Opened::ShutDown(summary) => Ok(summary),
+        }
+    }
+
+    /// Opens and configures the first connection. A refused key or a wrong URL is the caller's
+    /// to fix, so it comes back here rather than being retried.
+    pub(crate) async fn open(self) -> Result<Opened, crate::Error> {
         let Runtime {
             #[cfg_attr(not(feature = "mcp"), allow(unused_mut))]
             mut settings,
@@ -144,7 +184,7 @@ impl Runtime {
             _ = shutdown.cancelled() => {
                 bus.emit(AgentEvent::Closed { reason: "shut down before connecting".into() });
                 bus.close();
-                return Ok(SessionSummary::default());
+                return Ok(Opened::ShutDown(SessionSummary::default()));
             }
             started = start_mcp(&mut settings, &bus, super::AgentHandle {
                 commands: commands_tx.clone(),
@@ -170,7 +210,8 @@ impl Runtime {
         }
         let info = SessionInfo::new(settings.connect.model.clone(), dialect);
         let (sender_watch, sender_rx) = watch::channel(None);
-        let uplink_cancel = shutdown.child_token();
+        let monitor = sink.as_ref().and_then(|sink| sink.monitor());
+        let session_span = tracing::info_span!("session", model = %settings.connect.model);
         let mut state = Loop {
             calls: Calls::new(
                 settings.tools.clone(),
@@ -201,16 +242,20 @@ impl Runtime {
             reconnect: None,
             tool_calls: 0,
             started: Instant::now(),
+            turns: TurnClock::new(monitor, session_span),
+            out_of_band: HashSet::new(),
+            background_results: VecDeque::new(),
+            spoken_progress: VecDeque::new(),
+            server_answer_due: None,
+            tool_spans: HashMap::new(),
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 
-        // The first connection: a refused key or a wrong URL is the caller's to fix, so it
-        // fails the run rather than retrying.
         let connection = tokio::select! {
             _ = state.shutdown.cancelled() => {
                 state.bus.emit(AgentEvent::Closed { reason: "shut down before connecting".into() });
                 state.bus.close();
-                return Ok(state.summary());
+                return Ok(Opened::ShutDown(state.summary()));
             }
             connection = connect_with_recorder(&state.settings.connect, state.settings.recorder.clone()) => connection,
         };
@@ -225,7 +270,31 @@ impl Runtime {
             }
         };
         state.install(connection, false).await;
+        Ok(Opened::Live(Box::new(Started {
+            state,
+            source,
+            commands_tx,
+            sender_rx,
+            input_format: session.input_audio_format.unwrap_or_default(),
+            #[cfg(feature = "mcp")]
+            mcp,
+        })))
+    }
+}
 
+impl Started {
+    /// Runs the loop until the session ends, then closes everything.
+    pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
+        let Started {
+            mut state,
+            source,
+            commands_tx,
+            sender_rx,
+            input_format,
+            #[cfg(feature = "mcp")]
+            mcp,
+        } = self;
+        let uplink_cancel = state.shutdown.child_token();
         let uplink = source.map(|source| {
             tokio::spawn(
                 Uplink {
@@ -234,7 +303,7 @@ impl Runtime {
                     commands: commands_tx,
                     bus: state.bus.clone(),
                     cancel: uplink_cancel.clone(),
-                    format: session.input_audio_format.unwrap_or_default(),
+                    format: input_format,
                     hold_ms: state.settings.input_buffer_ms,
                 }
                 .run(),
@@ -351,20 +420,26 @@ impl Loop {
         let shutdown = self.shutdown.clone().cancelled_owned();
         tokio::pin!(shutdown);
         loop {
+            let wake_at = self.next_wake();
             let watching_playback =
                 self.state == AgentState::Speaking || !self.idle_reported || self.gate.held();
             let step = tokio::select! {
                 biased;
                 _ = &mut shutdown => Step::Shutdown,
-                finished = self.calls.next_finished() => Step::Finished(finished),
+                event = self.calls.next_event() => match event {
+                    CallEvent::Signal(signal) => Step::Signal(signal),
+                    CallEvent::Finished(finished) => Step::Finished(finished),
+                },
                 incoming = recv_live(&mut self.live) => Step::Incoming(incoming),
                 command = self.commands.recv() => Step::Command(command),
                 step = reconnect_step(&mut self.reconnect) => step,
                 _ = tick.tick(), if watching_playback => Step::Tick,
+                _ = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now).into()), if wake_at.is_some() => Step::Tick,
             };
             match step {
                 Step::Shutdown => return Ok(()),
                 Step::Finished(finished) => self.on_finished(finished).await,
+                Step::Signal(signal) => self.on_signal(signal).await,
                 Step::Incoming(incoming) => {
                     self.on_incoming(incoming).await?;
                     // Take whatever else has arrived in the same burst before looking around
@@ -452,12 +527,23 @@ impl Loop {
         }
     }
 
-    /// Sends `response.create` if one is wanted and allowed (the gate decides).
+    /// Sends `response.create` if one is wanted and allowed (the gate decides); at a quiet
+    /// moment, first lets background results into the conversation, or says a filler.
     async fn pump(&mut self) {
         if self.live.is_none() {
             return;
         }
+        if !self.background_results.is_empty() && self.quiet() && !self.calls.any_running() {
+            while let Some(item) = self.background_results.pop_front() {
+                self.post(ClientEvent::item_create(item)).await;
+            }
+            self.idle_reported = false;
+            self.gate.want(Want::Background);
+        }
         let Some(want) = self.gate.ready() else {
+            if self.quiet() {
+                self.say_filler().await;
+            }
             return;
         };
         let options = self.next_options.take();
@@ -490,12 +576,20 @@ impl Loop {
             self.state = state;
             self.bus.emit(AgentEvent::State(state));
         }
+        // Between `speech_stopped` and the server's own answer nothing is done yet.
+        let server_answering = self
+            .server_answer_due
+            .is_some_and(|due| Instant::now() < due);
         if !self.idle_reported
             && state == AgentState::Listening
             && !self.gate.busy()
             && !self.gate.is_wanted()
+            && !server_answering
         {
             self.idle_reported = true;
+            if let Some(metrics) = self.turns.idle(Instant::now()) {
+                self.bus.emit(AgentEvent::TurnMetrics(Box::new(metrics)));
+            }
             self.bus.emit(AgentEvent::Idle);
         }
     }

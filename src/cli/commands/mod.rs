@@ -1,10 +1,13 @@
-//! The commands besides the conversation: `tools`, `devices`, `check`, `token`.
+//! The commands besides the conversation: `tools`, `devices`, `check`, `token`,
+//! `fake-server`.
 
 mod check;
+mod fake_server;
 mod mcp;
 mod token;
 
 pub(crate) use check::check;
+pub(crate) use fake_server::fake_server;
 pub(crate) use token::token;
 
 use crate::config::HostChoice;

@@ -52,6 +52,10 @@ pub struct CommandToolSpec {
     /// What a barge-in does to a running call.
     #[serde(default)]
     pub on_interrupt: OnInterrupt,
+    /// Milliseconds a call may run before the assistant says a short filler ("one moment");
+    /// none by default.
+    #[serde(default)]
+    pub filler_after_ms: Option<u64>,
     /// The program: a name looked up on `PATH`, or a path. Taken literally: the model never
     /// chooses which program runs.
     pub program: String,
@@ -177,6 +181,7 @@ impl CommandTool {
             timeout: spec.timeout,
             confirm: spec.confirm,
             on_interrupt: spec.on_interrupt,
+            filler_after_ms: spec.filler_after_ms,
         })?;
         let fail = |key: String, message: String| SpecError::new(&spec.name, key, message);
         if spec.program.trim().is_empty() {
