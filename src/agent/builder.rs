@@ -29,6 +29,12 @@ pub(crate) struct Settings {
     pub(crate) tool_shutdown_grace: Duration,
     pub(crate) max_session: Option<Duration>,
     pub(crate) input_buffer_ms: u64,
+    /// MCP servers whose tools join the registry when the agent starts.
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp: Vec<crate::mcp::McpServer>,
+    /// Where registered tools come from, for an MCP name clash.
+    #[cfg(feature = "mcp")]
+    pub(crate) tool_origins: crate::mcp::Origins,
 }
 
 /// The environment variable the key is read from when none is given.
@@ -70,6 +76,10 @@ impl Default for AgentBuilder {
                 tool_shutdown_grace: Duration::from_secs(2),
                 max_session: None,
                 input_buffer_ms: 10_000,
+                #[cfg(feature = "mcp")]
+                mcp: Vec::new(),
+                #[cfg(feature = "mcp")]
+                tool_origins: crate::mcp::Origins::new(),
             },
             key_env: Some(KEY_ENV.to_owned()),
             tools: ToolRegistry::new(),
@@ -156,6 +166,30 @@ impl AgentBuilder {
     /// Uses `registry` for the tools (replacing any registered so far).
     pub fn tools(mut self, registry: ToolRegistry) -> Self {
         self.tools = registry;
+        self
+    }
+
+    /// Offers the tools of an MCP server: started (or reached) when the agent runs, listed, and
+    /// registered after the tools above. A name clash fails [`Agent::run`].
+    ///
+    /// ```no_run
+    /// use realtime_agent::agent::Agent;
+    /// use realtime_agent::mcp::McpServer;
+    ///
+    /// let agent = Agent::builder()
+    ///     .mcp_server(McpServer::stdio("npx").args(["-y", "@modelcontextprotocol/server-everything"]))
+    ///     .build();
+    /// ```
+    #[cfg(feature = "mcp")]
+    pub fn mcp_server(mut self, server: crate::mcp::McpServer) -> Self {
+        self.settings.mcp.push(server);
+        self
+    }
+
+    /// Records where the tool `name` was declared, for a clash with an MCP tool.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn tool_origin(mut self, name: &str, origin: String) -> Self {
+        self.settings.tool_origins.insert(name.to_owned(), origin);
         self
     }
 

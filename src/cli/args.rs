@@ -54,6 +54,10 @@ pub(crate) struct Args {
 /// Options every command takes.
 #[derive(Debug, clap::Args)]
 pub(crate) struct GlobalArgs {
+    /// MCP servers added in Rust (`Cli::mcp_server`), after those of agent.toml.
+    #[arg(skip)]
+    pub(crate) mcp: Vec<crate::mcp::McpServer>,
+
     /// The configuration file [default: ./agent.toml, if present].
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,

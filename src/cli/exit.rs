@@ -171,7 +171,7 @@ impl From<crate::Error> for Failure {
         match error {
             crate::Error::Audio(error) => error.into(),
             crate::Error::Connect(error) => error.into(),
-            crate::Error::ToolRegistry(_) | crate::Error::ToolSpec(_) => {
+            crate::Error::ToolRegistry(_) | crate::Error::ToolSpec(_) | crate::Error::Mcp(_) => {
                 Failure::new(ExitCode::Config, error.to_string())
             }
             crate::Error::MissingApiKey { .. } => {

@@ -65,6 +65,7 @@ use exit::Failure;
 #[must_use = "a Cli does nothing until run"]
 pub struct Cli {
     tools: ToolRegistry,
+    mcp: Vec<crate::mcp::McpServer>,
     error: Option<RegistryError>,
     /// The log writer's redactor, when `run_from_env` installed one: told the key once the
     /// configuration names its variable.
@@ -91,6 +92,12 @@ impl Cli {
         if let Err(error) = self.tools.add_with(tool, overrides) {
             self.error.get_or_insert(error);
         }
+        self
+    }
+
+    /// Adds an MCP server's tools (after those of agent.toml's `[[mcp]]` entries).
+    pub fn mcp_server(mut self, server: crate::mcp::McpServer) -> Cli {
+        self.mcp.push(server);
         self
     }
 
@@ -172,7 +179,8 @@ impl Cli {
         }
     }
 
-    async fn dispatch(self, args: Args) -> Result<(), Failure> {
+    async fn dispatch(self, mut args: Args) -> Result<(), Failure> {
+        args.global.mcp = self.mcp;
         if let Some(error) = self.error {
             return Err(Failure::new(
                 ExitCode::Config,
@@ -191,8 +199,8 @@ impl Cli {
             }
         }
         match args.command {
-            Some(Command::Tools) => commands::tools(global, &self.tools),
-            Some(Command::Check) => commands::check(global, &self.tools),
+            Some(Command::Tools) => commands::tools(global, &self.tools).await,
+            Some(Command::Check) => commands::check(global, &self.tools).await,
             Some(Command::Devices { host }) => commands::devices(global, host),
             Some(Command::Token {
                 expires_in,

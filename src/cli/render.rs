@@ -198,6 +198,7 @@ impl Renderer {
                 ));
             }
             AgentEvent::AudioError(message) => self.warn(&format!("audio: {message}")),
+            AgentEvent::McpServer { message, .. } => self.warn(message),
             AgentEvent::Reconnecting {
                 attempt,
                 delay,

@@ -49,6 +49,7 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
     if let Some(voice) = &global.voice {
         config.agent.voice = Some(voice.clone());
     }
+    config.mcp.extend(global.mcp.iter().cloned());
     Ok(config)
 }
 

@@ -11,6 +11,7 @@ pub(crate) const TOP: &[&str] = &[
     "transcription",
     "audio",
     "tools",
+    "mcp",
     "prices",
 ];
 /// `[agent]`.
@@ -62,6 +63,20 @@ pub(crate) const PRICES: &[&str] = &[
     "audio_in",
     "cached_audio_in",
     "audio_out",
+];
+/// `[[mcp]]`.
+pub(crate) const MCP: &[&str] = &[
+    "name",
+    "command",
+    "args",
+    "env",
+    "url",
+    "bearer_token_env",
+    "tools",
+    "prefix",
+    "confirm",
+    "timeout",
+    "on_interrupt",
 ];
 /// Keys every `[[tools]]` entry accepts.
 const TOOL_COMMON: &[&str] = &[

@@ -45,6 +45,16 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         .as_deref()
         .unwrap_or(super::DEFAULT_API_KEY_ENV);
     let tools = tools::load(&source, root, &dir, key_var)?;
+    #[cfg(feature = "mcp")]
+    let mcp = super::mcp::load(&source, root, &dir, key_var)?;
+    #[cfg(not(feature = "mcp"))]
+    if let Some(value) = root.get("mcp") {
+        return Err(source.invalid(
+            Some(value.span()),
+            "mcp",
+            "this build has no MCP support: rebuild with the cargo feature `mcp`",
+        ));
+    }
     Ok(Config {
         path: Some(path.to_path_buf()),
         agent,
@@ -52,6 +62,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         transcription,
         audio,
         tools,
+        #[cfg(feature = "mcp")]
+        mcp,
         prices,
     })
 }

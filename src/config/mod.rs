@@ -23,6 +23,11 @@
 //! description = "The current date and time."
 //! program = "tools/time-and-date"
 //!
+//! [[mcp]]                          # an MCP server's tools (feature `mcp`)
+//! name = "everything"
+//! command = "npx"
+//! args = ["-y", "@modelcontextprotocol/server-everything"]
+//!
 //! [prices."gpt-realtime"]         # USD per million tokens, to override the built-in table
 //! text_in = 4.0
 //! cached_text_in = 0.4
@@ -50,6 +55,8 @@
 mod error;
 mod keys;
 mod load;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod sections;
 mod session;
 mod tools;
@@ -86,6 +93,9 @@ pub struct Config {
     pub audio: AudioSection,
     /// `[[tools]]`, checked and built, in file order.
     pub tools: Vec<ConfigTool>,
+    /// `[[mcp]]`: MCP servers whose tools the agent offers, in file order (feature `mcp`).
+    #[cfg(feature = "mcp")]
+    pub mcp: Vec<crate::mcp::McpServer>,
     /// `[prices."model"]`: prices that replace the built-in table.
     pub prices: BTreeMap<String, Prices>,
 }

@@ -14,9 +14,10 @@ use super::super::session::load_config;
 
 /// Prints the resolved settings, the tools and any warnings. Fails only on an invalid
 /// configuration.
-pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
+pub(crate) async fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
     let config = load_config(global)?;
-    let registry = config.tool_registry_with(rust_tools)?;
+    let mut registry = config.tool_registry_with(rust_tools)?;
+    let servers = super::mcp::list(&config, &mut registry).await?;
     let request_url = config.connect_options().request_url()?;
     let mut out = String::new();
     let mut warnings: Vec<String> = Vec::new();
@@ -132,6 +133,12 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
     let _ = writeln!(out, "tools ({}):", registry.len());
     for registered in registry.iter() {
         let declared = config.tools.iter().find(|t| t.name() == registered.name());
+        let from_mcp = servers.iter().find(|server| {
+            server
+                .outcome
+                .as_ref()
+                .is_ok_and(|names| names.iter().any(|n| n == registered.name()))
+        });
         let options = registered.options();
         let mut line = format!("  {:<16}", registered.name());
         match declared.map(|t| t.spec()) {
@@ -145,7 +152,12 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
                 let method = format!("{:?}", spec.method).to_uppercase();
                 let _ = write!(line, "http {method} {}", spec.url);
             }
-            None => line.push_str("rust"),
+            None => match from_mcp {
+                Some(server) => {
+                    let _ = write!(line, "mcp server {:?}", server.name);
+                }
+                None => line.push_str("rust"),
+            },
         }
         let _ = write!(line, ", timeout {} s", options.timeout.as_secs_f64());
         if options.requires_approval {
@@ -168,6 +180,20 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
                     tool.name()
                 ));
             }
+        }
+    }
+
+    if !servers.is_empty() {
+        let _ = writeln!(out, "mcp servers ({}):", servers.len());
+        for server in &servers {
+            let status = match &server.outcome {
+                Ok(names) => format!("ok, {} tools", names.len()),
+                Err(error) => {
+                    warnings.push(error.to_string());
+                    "FAILED (see the warning below)".to_owned()
+                }
+            };
+            let _ = writeln!(out, "  {:<16}{}: {status}", server.name, server.reached);
         }
     }
 

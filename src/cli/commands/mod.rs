@@ -3,6 +3,7 @@
 
 mod check;
 mod fake_server;
+mod mcp;
 mod token;
 
 pub(crate) use check::check;
@@ -16,13 +17,25 @@ use super::args::GlobalArgs;
 use super::exit::Failure;
 use super::session::load_config;
 
-/// `agent tools`: the session's `tools` array exactly as `session.update` carries it.
-pub(crate) fn tools(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
+/// `agent tools`: the session's `tools` array exactly as `session.update` carries it on stdout;
+/// on stderr, which MCP server each MCP tool comes from (the servers are started to list them).
+pub(crate) async fn tools(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
     let config = load_config(global)?;
-    let registry = config.tool_registry_with(rust_tools)?;
+    let mut registry = config.tool_registry_with(rust_tools)?;
+    let servers = mcp::list(&config, &mut registry).await?;
     let json = serde_json::to_string_pretty(&registry.definitions())
         .expect("tool definitions are JSON values");
     println!("{json}");
+    for server in &servers {
+        match &server.outcome {
+            Ok(names) => {
+                for name in names {
+                    eprintln!("{name}: from MCP server {:?}", server.name);
+                }
+            }
+            Err(error) => eprintln!("warning: {error}"),
+        }
+    }
     Ok(())
 }
 
