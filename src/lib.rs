@@ -18,6 +18,7 @@
 //! | [`token`] | ephemeral client secrets for browsers and phones |
 //! | [`config`] | agent.toml into the same `AgentBuilder`: line/column errors, declared tools |
 //! | `cli` | the `agent` command as a library: `Cli::new().tool(..).run_from_env()` (feature `cli`) |
+//! | `serve` | `agent serve`: the agent on the phone (Twilio, OpenAI SIP) and in the browser (feature `serve`) |
 //! | [`testing`] | a fake Realtime server on 127.0.0.1 (feature `testing`) |
 //!
 //! # Features
@@ -26,6 +27,7 @@
 //! |---|---|---|
 //! | `audio` | yes | microphone and speaker through cpal (`audio::device`); needs `libasound2-dev` |
 //! | `cli` | yes | the `agent` command line (implies `testing`, for `--sim`) |
+//! | `serve` | yes | `agent serve` and `realtime_agent::serve` (axum on hyper/tokio) |
 //! | `testing` | no | [`testing::FakeServer`], for tests, benchmarks and offline demos |
 //!
 //! With `--no-default-features` the library still does WAV files, in-memory audio channels,
@@ -71,6 +73,8 @@ pub mod config;
 pub mod error;
 pub mod protocol;
 pub mod secret;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod token;
 pub mod tool;
 pub mod transport;

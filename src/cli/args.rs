@@ -114,6 +114,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the agent to phone calls (Twilio Media Streams, OpenAI SIP) and a browser page,
+    /// one session per caller, configured by [serve] in agent.toml. Stops on SIGTERM or Ctrl-C
+    /// after live calls finish (up to drain_timeout).
+    #[cfg(feature = "serve")]
+    Serve {
+        /// The address to listen on [default: [serve] listen, else 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
 }
 
 fn parse_dialect(text: &str) -> Result<Dialect, String> {

@@ -1,6 +1,6 @@
 //! The `agent` command line as a library (feature `cli`), so that a program of your own can add
 //! Rust tools and get the whole command: voice, `--text`, `--input`, `--sim`, `tools`, `check`,
-//! `devices`, `token`.
+//! `devices`, `token`, `serve`.
 //!
 //! ```no_run
 //! use realtime_agent::cli::Cli;
@@ -88,14 +88,27 @@ impl Cli {
     }
 
     /// Runs with the process's arguments, logging to stderr as `RUST_LOG` says (quiet by
-    /// default). Convert the result for `main`: `Cli::new().run_from_env().await.into()`.
+    /// default, except `agent serve`, which logs its calls at `info`). Convert the result for
+    /// `main`: `Cli::new().run_from_env().await.into()`.
     pub async fn run_from_env(self) -> ExitCode {
+        // A server's log is its record of calls; a conversation in the terminal shows its own.
+        let serving = std::env::args().nth(1).is_some_and(|a| a == "serve");
+        let default = if serving {
+            "realtime_agent=info"
+        } else {
+            "off"
+        };
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
             )
             .with_writer(std::io::stderr)
+            // Colour codes only for a person at a terminal, not in journald or a log file.
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
             .try_init();
         self.run(std::env::args_os()).await
     }
@@ -148,6 +161,10 @@ impl Cli {
                 api_base,
                 json,
             }) => commands::token(global, expires_in, api_base, json).await,
+            #[cfg(feature = "serve")]
+            Some(Command::Serve { listen }) => {
+                commands::serve(global, &self.tools, listen.as_deref()).await
+            }
             None => {
                 let context = session::prepare(global, &self.tools).await?;
                 if args.text {

@@ -23,6 +23,11 @@
 //! description = "The current date and time."
 //! program = "tools/time-and-date"
 //!
+//! [serve]                         # `agent serve`: phone calls and the browser page
+//! public_url = "https://agent.example.com"
+//! max_sessions = 100
+//! twilio_auth_token_env = "TWILIO_AUTH_TOKEN"
+//!
 //! [prices."gpt-realtime"]         # USD per million tokens, to override the built-in table
 //! text_in = 4.0
 //! cached_text_in = 0.4
@@ -51,6 +56,7 @@ mod error;
 mod keys;
 mod load;
 mod sections;
+mod serve;
 mod session;
 mod tools;
 
@@ -62,6 +68,7 @@ pub use sections::{
     AgentSection, AudioSection, Eagerness, HostChoice, NoiseReductionChoice, TranscriptionSection,
     TurnDetectionKind, TurnDetectionSection,
 };
+pub use serve::{DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_SESSIONS, ServeSection};
 pub use session::{DEFAULT_API_KEY_ENV, DEFAULT_TRANSCRIPTION_MODEL};
 pub use tools::ConfigTool;
 
@@ -88,6 +95,8 @@ pub struct Config {
     pub tools: Vec<ConfigTool>,
     /// `[prices."model"]`: prices that replace the built-in table.
     pub prices: BTreeMap<String, Prices>,
+    /// `[serve]`: `agent serve`'s settings.
+    pub serve: ServeSection,
 }
 
 impl Config {

@@ -1,9 +1,13 @@
-//! The commands besides the conversation: `tools`, `devices`, `check`, `token`.
+//! The commands besides the conversation: `tools`, `devices`, `check`, `token`, `serve`.
 
 mod check;
+#[cfg(feature = "serve")]
+mod serve;
 mod token;
 
 pub(crate) use check::check;
+#[cfg(feature = "serve")]
+pub(crate) use serve::serve;
 pub(crate) use token::token;
 
 use crate::config::HostChoice;
