@@ -3,6 +3,8 @@
 
 mod serve {
     mod basics;
+    mod browser;
+    mod cdp;
     mod sip;
     mod support;
     mod twilio;

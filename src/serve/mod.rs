@@ -11,6 +11,8 @@
 //! | `GET /metrics` | Prometheus text: sessions by channel, tool durations, dropped frames, errors |
 //! | `POST /twilio/voice` | Twilio's call webhook (signed): TwiML connecting the call's media stream |
 //! | `GET /twilio/media` | the Media Streams WebSocket (one-time token), µ-law 8 kHz both ways |
+//! | `GET /` | the browser page (token once, then an HttpOnly cookie; loopback only without a token) |
+//! | `GET /browser/media` | the page's WebSocket: PCM16 24 kHz both ways, transcripts and tool calls |
 //! | `POST /openai/webhook` | OpenAI's SIP call webhook (Standard Webhooks): accept, then a sideband socket |
 //!
 //! Sessions share nothing, so scaling out is N replicas behind any load balancer.
@@ -26,9 +28,11 @@
 //! | `tokens.rs`, `access.rs` | one-time tokens; who may use the page and `/metrics` |
 //! | `session.rs` | running one call's agent with its call id in every log line |
 //! | [`twilio`] | Twilio Media Streams: signature, webhook, media socket, mark-clocked sink |
+//! | `browser/` | the page (`page.html`, built in), its socket and its played-position sink |
 //! | [`sip`] | OpenAI SIP: webhook signature, accept/reject/refer/hangup, the sideband session |
 
 mod access;
+mod browser;
 mod error;
 mod events;
 mod metrics;

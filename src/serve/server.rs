@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use super::events::ServeEvent;
 use super::state::State;
-use super::{ServeError, ServeOptions, access, sip, twilio};
+use super::{ServeError, ServeOptions, access, browser, sip, twilio};
 
 /// How long sessions get to close after the drain time, once told to end.
 const END_GRACE: Duration = Duration::from_secs(5);
@@ -124,6 +124,8 @@ fn router(state: Arc<State>) -> Router {
         .route("/twilio/voice", post(twilio::voice))
         .route("/twilio/media", get(twilio::media))
         .route("/openai/webhook", post(sip::webhook))
+        .route("/", get(browser::page))
+        .route("/browser/media", get(browser::media))
         .with_state(state)
 }
 

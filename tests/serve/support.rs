@@ -106,7 +106,8 @@ impl HttpResponse {
     }
 }
 
-/// Sends one HTTP/1.1 request (`Connection: close`) and reads the whole answer.
+/// Sends one HTTP/1.1 request (`Connection: close` unless the headers name another) and reads
+/// the answer: its head, then `Content-Length` bytes or everything until the server closes.
 pub async fn http(
     addr: SocketAddr,
     method: &str,
@@ -116,9 +117,15 @@ pub async fn http(
 ) -> HttpResponse {
     let mut tcp = TcpStream::connect(addr).await.expect("the server accepts");
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
         body.len()
     );
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("connection"))
+    {
+        request.push_str("Connection: close\r\n");
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -126,10 +133,27 @@ pub async fn http(
     tcp.write_all(request.as_bytes()).await.unwrap();
     tcp.write_all(body).await.unwrap();
     let mut raw = Vec::new();
-    tokio::time::timeout(WAIT, tcp.read_to_end(&mut raw))
-        .await
-        .expect("the server answers in time")
-        .expect("the answer can be read");
+    tokio::time::timeout(WAIT, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                if length.is_some_and(|n| raw.len() >= end + 4 + n) {
+                    return;
+                }
+            }
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .expect("the server answers in time");
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").expect("a complete HTTP answer");
     let mut lines = head.split("\r\n");
