@@ -81,8 +81,16 @@ pub(crate) async fn run(state: Arc<State>, agent: Agent, call: CallInfo, slot: S
 
 /// Follows a call's events into counters and the log.
 async fn watch(state: Arc<State>, mut events: crate::agent::AgentEvents, call: CallInfo) {
+    let mut dropped_ms = 0;
     while let Some(event) = events.recv().await {
         match event {
+            AgentEvent::InputAudioDropped { total_ms } => {
+                // Caller audio the session lost on its way to the model, in 20 ms frames.
+                state
+                    .metrics
+                    .frames_dropped(total_ms.saturating_sub(dropped_ms).div_ceil(20));
+                dropped_ms = dropped_ms.max(total_ms);
+            }
             AgentEvent::ToolFinished {
                 name,
                 output,
