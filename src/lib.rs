@@ -16,6 +16,7 @@
 //! | [`audio`] | sources and sinks (cpal, WAV, channels), resampling, G.711, playback |
 //! | [`agent`] | the loop that joins session, tools and audio; builder, handle, events |
 //! | [`token`] | ephemeral client secrets for browsers and phones |
+//! | [`logging`] | a `tracing-subscriber` writer that redacts keys from every log line |
 //! | [`config`] | agent.toml into the same `AgentBuilder`: line/column errors, declared tools |
 //! | `cli` | the `agent` command as a library: `Cli::new().tool(..).run_from_env()` (feature `cli`) |
 //! | `serve` | `agent serve`: the agent on the phone (Twilio, OpenAI SIP) and in the browser (feature `serve`) |
@@ -71,6 +72,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod logging;
 pub mod protocol;
 pub mod secret;
 #[cfg(feature = "serve")]

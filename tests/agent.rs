@@ -3,7 +3,10 @@
 
 mod agent {
     mod audio;
+    mod metrics;
     mod support;
+    mod talk;
     mod tools;
+    mod toolset;
     mod turns;
 }

@@ -5,8 +5,10 @@ mod cli {
     mod commands;
     mod config_errors;
     mod failures;
+    mod fake_server;
     mod file;
     mod record;
+    mod secrets;
     mod shipped_tools;
     mod support;
     mod text;

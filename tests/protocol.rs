@@ -4,4 +4,5 @@
 mod protocol {
     mod fixtures;
     mod golden;
+    mod nulls;
 }

@@ -3,5 +3,6 @@
 
 mod transport {
     mod handshake;
+    mod raw_client;
     mod session;
 }

@@ -7,12 +7,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{AgentEvent, ToolStatus};
-use crate::tool::{OnInterrupt, SessionInfo, ToolContext, ToolError, ToolRegistry, output};
+use crate::ApiKey;
+use crate::tool::{
+    OnInterrupt, SessionInfo, ToolContext, ToolError, ToolRegistry, ToolSignal, output,
+};
+
+/// Progress notes and early answers waiting for the loop; past this a tool's note is dropped
+/// (a tool never waits on reporting).
+const SIGNAL_CAPACITY: usize = 256;
 
 /// The user's decision on a call that needs approval.
 #[derive(Debug)]
@@ -36,6 +43,13 @@ struct Running {
     started: Instant,
     cancel: CancellationToken,
     on_interrupt: OnInterrupt,
+    /// Say a filler once the call has run this long.
+    filler_after: Option<Duration>,
+    /// A filler was asked for (or is no longer wanted).
+    filler_said: bool,
+    /// The call answered early ([`ToolContext::answer_now`]); its result comes later, outside
+    /// any batch.
+    background: bool,
 }
 
 #[derive(Default)]
@@ -56,6 +70,8 @@ pub(crate) struct Posted {
 pub(crate) struct Calls {
     registry: Arc<ToolRegistry>,
     session: Arc<SessionInfo>,
+    /// Secrets no program a tool starts may see (the agent's key).
+    withheld: Arc<[ApiKey]>,
     tasks: JoinSet<Finished>,
     /// Calls that finished on their first poll, before needing a task of their own.
     ready: VecDeque<Finished>,
@@ -63,21 +79,61 @@ pub(crate) struct Calls {
     started: HashSet<String>,
     batches: HashMap<String, Batch>,
     approvals: HashMap<String, oneshot::Sender<Decision>>,
+    /// Tools removed from the session (and not added back): a call to one gets an output that
+    /// says so rather than "unknown tool".
+    removed: HashSet<String>,
     /// Cancels every call when the session ends.
     session_cancel: CancellationToken,
+    signals_tx: mpsc::Sender<ToolSignal>,
+    signals: mpsc::Receiver<ToolSignal>,
+}
+
+/// What [`Calls::next_event`] gives.
+pub(crate) enum CallEvent {
+    /// A running call reported progress or answered early.
+    Signal(ToolSignal),
+    /// A call finished.
+    Finished(Finished),
+}
+
+/// The next finished task. Cancel-safe. Pending forever when nothing runs.
+async fn join_finished(tasks: &mut JoinSet<Finished>) -> Finished {
+    loop {
+        match tasks.join_next().await {
+            Some(Ok(finished)) => return finished,
+            // Tasks catch their own panics; an abort only happens at shutdown.
+            Some(Err(_)) => continue,
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
+/// A call that should hear a filler now.
+pub(crate) struct FillerDue {
+    pub(crate) call_id: String,
+    pub(crate) name: String,
 }
 
 impl Calls {
-    pub(crate) fn new(registry: Arc<ToolRegistry>, session: SessionInfo) -> Self {
+    pub(crate) fn new(
+        registry: Arc<ToolRegistry>,
+        session: SessionInfo,
+        withheld: Arc<[ApiKey]>,
+    ) -> Self {
+        let (signals_tx, signals) = mpsc::channel(SIGNAL_CAPACITY);
         Calls {
+            signals_tx,
+            signals,
             registry,
             session: Arc::new(session),
+            withheld,
             tasks: JoinSet::new(),
             ready: VecDeque::new(),
             running: HashMap::new(),
             started: HashSet::new(),
             batches: HashMap::new(),
             approvals: HashMap::new(),
+            removed: HashSet::new(),
             session_cancel: CancellationToken::new(),
         }
     }
@@ -88,9 +144,81 @@ impl Calls {
         self.session = Arc::new(info);
     }
 
-    /// Whether any call is running.
+    /// The tools calls are looked up in.
+    pub(crate) fn registry(&self) -> &ToolRegistry {
+        &self.registry
+    }
+
+    /// Replaces the tools new calls are looked up in; `removed` are the names that went.
+    /// Running calls keep the tool they started with.
+    pub(crate) fn set_registry(&mut self, registry: Arc<ToolRegistry>, removed: Vec<String>) {
+        self.removed.extend(removed);
+        self.removed.retain(|name| registry.get(name).is_none());
+        self.registry = registry;
+    }
+
+    /// Whether any call of the conversation's turn is running (background calls are not: the
+    /// conversation goes on while they work).
     pub(crate) fn any_running(&self) -> bool {
-        !self.running.is_empty()
+        self.running.values().any(|r| !r.background)
+    }
+
+    /// The name of a running call.
+    pub(crate) fn name_of(&self, call_id: &str) -> Option<&str> {
+        self.running.get(call_id).map(|r| r.name.as_str())
+    }
+
+    /// A call whose filler is due by `now` and not yet said, if any.
+    pub(crate) fn filler_due(&self, now: Instant) -> Option<FillerDue> {
+        self.running
+            .iter()
+            .filter(|(_, r)| !r.filler_said && !r.background)
+            .find(|(_, r)| r.filler_after.is_some_and(|after| r.started + after <= now))
+            .map(|(call_id, r)| FillerDue {
+                call_id: call_id.clone(),
+                name: r.name.clone(),
+            })
+    }
+
+    /// When the next filler falls due, after `now`; `None` when none is pending.
+    pub(crate) fn next_filler_at(&self, now: Instant) -> Option<Instant> {
+        self.running
+            .values()
+            .filter(|r| !r.filler_said && !r.background)
+            .filter_map(|r| r.filler_after.map(|after| r.started + after))
+            .filter(|at| *at > now)
+            .min()
+    }
+
+    /// A filler was asked for `call_id` (or one covers it): no other for this call.
+    pub(crate) fn filler_said(&mut self, call_id: &str) {
+        if let Some(running) = self.running.get_mut(call_id) {
+            running.filler_said = true;
+        }
+    }
+
+    /// Whether `call_id` answered early and runs on in the background.
+    pub(crate) fn is_background(&self, call_id: &str) -> bool {
+        self.running.get(call_id).is_some_and(|r| r.background)
+    }
+
+    /// `call_id` answered early: it leaves its batch (whose response may now follow) and runs
+    /// on. `None` when it is not running or already answered; else whether its batch is now
+    /// complete and wants a follow-up response.
+    pub(crate) fn answered_early(&mut self, call_id: &str) -> Option<bool> {
+        let running = self.running.get_mut(call_id)?;
+        if running.background {
+            return None;
+        }
+        running.background = true;
+        let response_id = running.response_id.clone();
+        Some(match self.batches.get_mut(&response_id) {
+            Some(batch) => {
+                batch.open -= 1;
+                self.settle(&response_id)
+            }
+            None => false,
+        })
     }
 
     /// Starts call `call_id` of response `response_id` unless it was started already (the
@@ -128,12 +256,19 @@ impl Calls {
                 started: Instant::now(),
                 cancel: cancel.clone(),
                 on_interrupt,
+                filler_after: registered.as_ref().and_then(|r| r.options().filler_after),
+                filler_said: false,
+                background: false,
             },
         );
         let call_id = call_id.to_owned();
         let Some(registered) = registered else {
             let available = self.registry.names();
-            let output = output::unknown_tool(name, &available);
+            let output = if self.removed.contains(name) {
+                output::removed_tool(name, &available)
+            } else {
+                output::unknown_tool(name, &available)
+            };
             self.ready.push_back(Finished {
                 call_id,
                 output,
@@ -155,7 +290,9 @@ impl Calls {
             None
         };
         let tool = registered.tool().clone();
-        let ctx = ToolContext::new(call_id.as_str(), cancel.clone(), self.session.clone());
+        let ctx = ToolContext::new(call_id.as_str(), cancel.clone(), self.session.clone())
+            .with_withheld_secrets(self.withheld.clone())
+            .with_signals(self.signals_tx.clone());
         let arguments = arguments.to_owned();
         let name = name.to_owned();
         self.tasks.spawn(async move {
@@ -178,18 +315,21 @@ impl Calls {
         events
     }
 
-    /// The next finished call. Cancel-safe. Pending forever when nothing runs.
-    pub(crate) async fn next_finished(&mut self) -> Finished {
-        if let Some(finished) = self.ready.pop_front() {
-            return finished;
+    /// The next thing a call has to say: a progress note or early answer first (a call that
+    /// answered early and then returned at once must be seen answering first), else a
+    /// finished call. Cancel-safe. Pending forever when nothing runs.
+    pub(crate) async fn next_event(&mut self) -> CallEvent {
+        if let Ok(signal) = self.signals.try_recv() {
+            return CallEvent::Signal(signal);
         }
-        loop {
-            match self.tasks.join_next().await {
-                Some(Ok(finished)) => return finished,
-                // Tasks catch their own panics; an abort only happens at shutdown.
-                Some(Err(_)) => continue,
-                None => std::future::pending::<()>().await,
-            }
+        if let Some(finished) = self.ready.pop_front() {
+            return CallEvent::Finished(finished);
+        }
+        let (signals, tasks) = (&mut self.signals, &mut self.tasks);
+        tokio::select! {
+            biased;
+            Some(signal) = signals.recv() => CallEvent::Signal(signal),
+            finished = join_finished(tasks) => CallEvent::Finished(finished),
         }
     }
 
@@ -205,12 +345,13 @@ impl Calls {
             status: finished.status,
             duration: running.started.elapsed(),
         };
+        // A background call left its batch when it answered early.
         let batch_ready = match self.batches.get_mut(&running.response_id) {
-            Some(batch) => {
+            Some(batch) if !running.background => {
                 batch.open -= 1;
                 self.settle(&running.response_id)
             }
-            None => false,
+            _ => false,
         };
         Some(Posted { event, batch_ready })
     }

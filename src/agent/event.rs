@@ -155,7 +155,36 @@ pub enum AgentEvent {
         /// The arguments, as JSON text.
         arguments: String,
     },
-    /// A tool call finished and its output was posted.
+    /// A running tool call reported progress ([`ToolContext::progress`](crate::tool::ToolContext::progress)).
+    ToolProgress {
+        /// The call id.
+        call_id: String,
+        /// The tool.
+        name: String,
+        /// What it said.
+        message: String,
+    },
+    /// A tool call answered at once and works on in the background
+    /// ([`ToolContext::answer_now`](crate::tool::ToolContext::answer_now)); its real result
+    /// follows as [`AgentEvent::ToolFinished`] and enters the conversation then.
+    ToolAnsweredEarly {
+        /// The call id.
+        call_id: String,
+        /// The tool.
+        name: String,
+        /// The `function_call_output` the model got now.
+        output: String,
+    },
+    /// The assistant was asked to say a short filler while a tool works (an out-of-band
+    /// response: it does not enter the conversation).
+    FillerRequested {
+        /// The call it covers.
+        call_id: String,
+        /// The tool.
+        name: String,
+    },
+    /// A tool call finished and its output was posted (for a background call: its result
+    /// entered the conversation, or will at the next quiet moment).
     ToolFinished {
         /// The call id.
         call_id: String,
@@ -179,6 +208,9 @@ pub enum AgentEvent {
         /// Its token usage.
         usage: Option<Box<Usage>>,
     },
+    /// The latency figures of a turn that is over (reported just before [`AgentEvent::Idle`],
+    /// or when the user cut the turn short).
+    TurnMetrics(Box<super::TurnMetrics>),
     /// Nothing is left to do until the user speaks or writes again: no response is active or
     /// wanted, no tool runs and no audio plays. Reported once per exchange; the CLI's text and
     /// file modes wait for it.

@@ -16,6 +16,11 @@ pub(crate) enum Want {
     UserTurn,
     /// The application asked for one.
     Requested,
+    /// A background call's result entered the conversation.
+    Background,
+    /// A spoken filler while a tool works (out of band: never wanted through the gate, only
+    /// recorded as in flight so that nothing else starts over it).
+    Filler,
 }
 
 #[derive(Debug)]
@@ -128,7 +133,8 @@ impl ResponseGate {
             return false;
         };
         let flight = self.in_flight.remove(index);
-        if code == Some("conversation_already_has_active_response") {
+        // A filler that could not start is not worth saying later.
+        if code == Some("conversation_already_has_active_response") && flight.want != Want::Filler {
             self.want(flight.want);
         }
         true

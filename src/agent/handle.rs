@@ -1,10 +1,12 @@
 //! Driving a running agent from elsewhere in the application.
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::event::{AgentEvents, EventBus};
+use super::toolset::{ToolChange, ToolChangeError};
 use crate::protocol::{ClientEvent, ResponseOptions, SessionConfig};
+use crate::tool::{DynTool, RegistryError, ToolRegistry};
 
 /// What the handle asks the agent loop to do.
 #[derive(Debug)]
@@ -20,13 +22,17 @@ pub(crate) enum Command {
         reason: Option<String>,
     },
     UpdateSession(Box<SessionConfig>),
+    ChangeTools {
+        change: Box<ToolChange>,
+        reply: oneshot::Sender<Result<(), RegistryError>>,
+    },
     Raw(Box<ClientEvent>),
     /// The audio source ended (a file was read to its end).
     SourceEnded,
 }
 
 /// The agent has stopped; nothing more can be sent to it.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the agent is not running")]
 pub struct AgentStopped;
 
@@ -107,8 +113,56 @@ impl AgentHandle {
     }
 
     /// Changes the session configuration (sent as `session.update`; kept for reconnects).
+    ///
+    /// To change the tools, use [`change_tools`](AgentHandle::change_tools) and friends: `tools`
+    /// set here change only what the model sees, not what the agent can run.
     pub async fn update_session(&self, update: SessionConfig) -> Result<(), AgentStopped> {
         self.command(Command::UpdateSession(Box::new(update))).await
+    }
+
+    /// Changes the agent's tools as one step: the tools it can run and the tools the model sees
+    /// change together, with one `session.update` (sent in order with the handle's other
+    /// commands; a reconnect sends the new set). Returns once the change is made.
+    ///
+    /// A call that is already running finishes; a call to a removed tool that the model was
+    /// still generating gets an output saying the tool was removed. A refused change (see
+    /// [`ToolChangeError::Refused`]) changes nothing.
+    pub async fn change_tools(&self, change: ToolChange) -> Result<(), ToolChangeError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::ChangeTools {
+            change: Box::new(change),
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| AgentStopped)??;
+        Ok(())
+    }
+
+    /// Adds `tools` (see [`change_tools`](AgentHandle::change_tools)). For tools of different
+    /// types, chain [`ToolChange::add`].
+    pub async fn add_tools<T: DynTool + 'static>(
+        &self,
+        tools: impl IntoIterator<Item = T>,
+    ) -> Result<(), ToolChangeError> {
+        let change = tools.into_iter().fold(ToolChange::new(), ToolChange::add);
+        self.change_tools(change).await
+    }
+
+    /// Removes the tools called `names` (see [`change_tools`](AgentHandle::change_tools)).
+    pub async fn remove_tools(
+        &self,
+        names: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Result<(), ToolChangeError> {
+        let change = names
+            .into_iter()
+            .fold(ToolChange::new(), ToolChange::remove);
+        self.change_tools(change).await
+    }
+
+    /// Replaces every tool with `tools`, and the `tool_choice` with theirs (see
+    /// [`change_tools`](AgentHandle::change_tools)).
+    pub async fn set_tools(&self, tools: ToolRegistry) -> Result<(), ToolChangeError> {
+        self.change_tools(ToolChange::replace_all(tools)).await
     }
 
     /// Sends any client event as is (an escape hatch; the agent does not track its effects).

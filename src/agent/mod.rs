@@ -2,7 +2,8 @@
 //!
 //! [`Agent::builder`] takes the connection, the session configuration, the tools and the audio
 //! source and sink; [`Agent::run`] runs the session; an [`AgentHandle`] sends text and audio,
-//! interrupts, approves tool calls and shuts down; [`AgentEvents`] streams what happens.
+//! interrupts, approves tool calls, changes the tools ([`ToolChange`]) and shuts down;
+//! [`AgentEvents`] streams what happens.
 //!
 //! Tool calls start the moment their arguments are complete, each on its own task; every
 //! output is posted as soon as its tool finishes, and one `response.create` follows when the
@@ -20,9 +21,12 @@ mod event;
 mod gate;
 mod handle;
 mod history;
+mod metrics;
 mod reconnect;
 mod run;
 mod speech;
+mod toolset;
+mod turns;
 mod uplink;
 mod usage;
 
@@ -31,7 +35,9 @@ use std::time::Duration;
 pub use builder::{Agent, AgentBuilder};
 pub use event::{AgentEvent, AgentEvents, AgentState, ToolStatus};
 pub use handle::{AgentHandle, AgentStopped};
+pub use metrics::{LatencySummary, Percentiles, ToolTiming, TurnMetrics, TurnTrigger};
 pub use reconnect::ReconnectPolicy;
+pub use toolset::{ToolChange, ToolChangeError};
 pub use usage::{Prices, UsageTotals};
 
 /// What a finished session used.

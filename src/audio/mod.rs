@@ -60,7 +60,10 @@ pub mod wav;
 pub use capture::{CaptureEncoder, DEFAULT_FRAME_MS};
 pub use channel::{ChannelFeeder, ChannelPlayer, ChannelSink, ChannelSource};
 #[cfg(feature = "audio")]
-pub use device::{AudioHost, DeviceInfo, DeviceOptions, MicSource, SpeakerSink, list_devices};
+pub use device::{
+    AudioHost, ChosenHost, DeviceInfo, DeviceOptions, MicSource, SpeakerSink, choose_host,
+    list_devices,
+};
 pub use echo::{EchoCanceller, FarEnd, NoEchoCanceller};
 pub use error::{AudioError, Direction, SUPPORTED_WAV};
 pub use half_duplex::{DEFAULT_TAIL, HalfDuplexSource};

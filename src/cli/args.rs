@@ -83,6 +83,11 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, requires = "record")]
     pub(crate) record_audio: bool,
 
+    /// Print each turn's latency on stderr as it ends: end of your input to the answer
+    /// starting, to its first audio arriving and being heard, each tool, the whole turn.
+    #[arg(long, global = true)]
+    pub(crate) metrics: bool,
+
     /// Run against the built-in simulated model (no key, no network): it calls a tool when your
     /// words name it and otherwise answers in text and audio.
     #[arg(long, global = true)]
@@ -122,6 +127,14 @@ pub(crate) enum Command {
         /// The address to listen on [default: [serve] listen, else 127.0.0.1:8080].
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+    },
+    /// Serve the --sim model as a fake Realtime server on 127.0.0.1, for clients in any
+    /// language (GA, or beta with `OpenAI-Beta: realtime=v1`). Prints its URL, e.g.
+    /// ws://127.0.0.1:8765/v1/realtime, then serves until Ctrl-C.
+    FakeServer {
+        /// The port to listen on (0: any free port).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        port: u16,
     },
 }
 

@@ -1,6 +1,6 @@
 //! The `agent` command line as a library (feature `cli`), so that a program of your own can add
 //! Rust tools and get the whole command: voice, `--text`, `--input`, `--sim`, `tools`, `check`,
-//! `devices`, `token`, `serve`.
+//! `devices`, `token`, `fake-server`, `serve`.
 //!
 //! ```no_run
 //! use realtime_agent::cli::Cli;
@@ -32,7 +32,7 @@
 //! | `driver.rs` | the loop every mode shares: events, stdin, approvals, Ctrl-C, when to stop |
 //! | `render.rs`, `summary.rs` | transcripts, tool calls, status; usage and cost |
 //! | `modes/` | voice, text and file |
-//! | `commands/` | `tools`, `devices`, `check`, `token` |
+//! | `commands/` | `tools`, `devices`, `check`, `token`, `fake-server` |
 //! | `record.rs`, `console.rs` | the `--record` file; stdin lines |
 //! | `exit.rs` | one exit code per kind of failure |
 
@@ -53,6 +53,9 @@ use clap::{CommandFactory, FromArgMatches};
 
 pub use exit::ExitCode;
 
+use crate::ApiKey;
+use crate::config::DEFAULT_API_KEY_ENV;
+use crate::logging::Redactor;
 use crate::tool::{DynTool, RegistryError, ToolOverrides, ToolRegistry};
 use args::{Args, Command};
 use exit::Failure;
@@ -62,6 +65,9 @@ use exit::Failure;
 pub struct Cli {
     tools: ToolRegistry,
     error: Option<RegistryError>,
+    /// The log writer's redactor, when `run_from_env` installed one: told the key once the
+    /// configuration names its variable.
+    redactor: Option<Redactor>,
 }
 
 impl Cli {
@@ -90,7 +96,13 @@ impl Cli {
     /// Runs with the process's arguments, logging to stderr as `RUST_LOG` says (quiet by
     /// default, except `agent serve`, which logs its calls at `info`). Convert the result for
     /// `main`: `Cli::new().run_from_env().await.into()`.
-    pub async fn run_from_env(self) -> ExitCode {
+    /// Every line goes through a [`Redactor`], so that no key reaches the log, whatever crate
+    /// logs it (at `TRACE`, the WebSocket library logs the handshake request, key included).
+    pub async fn run_from_env(mut self) -> ExitCode {
+        let redactor = Redactor::new();
+        if let Some(key) = ApiKey::from_env(DEFAULT_API_KEY_ENV) {
+            redactor.add_secret(&key);
+        }
         // A server's log is its record of calls; a conversation in the terminal shows its own.
         let serving = std::env::args().nth(1).is_some_and(|a| a == "serve");
         let default = if serving {
@@ -103,13 +115,14 @@ impl Cli {
                 tracing_subscriber::EnvFilter::try_from_default_env()
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
             )
-            .with_writer(std::io::stderr)
+            .with_writer(redactor.writer(std::io::stderr))
             // Colour codes only for a person at a terminal, not in journald or a log file.
             .with_ansi(
                 std::io::IsTerminal::is_terminal(&std::io::stderr())
                     && std::env::var_os("NO_COLOR").is_none(),
             )
             .try_init();
+        self.redactor = Some(redactor);
         self.run(std::env::args_os()).await
     }
 
@@ -152,6 +165,16 @@ impl Cli {
             ));
         }
         let global = &args.global;
+        if let Some(redactor) = &self.redactor {
+            // The key's variable may be another (`api_key_env`); a configuration that does not
+            // load is reported by the command itself.
+            if let Some(key) = session::load_config(global)
+                .ok()
+                .and_then(|config| config.api_key())
+            {
+                redactor.add_secret(&key);
+            }
+        }
         match args.command {
             Some(Command::Tools) => commands::tools(global, &self.tools),
             Some(Command::Check) => commands::check(global, &self.tools),
@@ -165,6 +188,7 @@ impl Cli {
             Some(Command::Serve { listen }) => {
                 commands::serve(global, &self.tools, listen.as_deref()).await
             }
+            Some(Command::FakeServer { port }) => commands::fake_server(port).await,
             None => {
                 let context = session::prepare(global, &self.tools).await?;
                 if args.text {

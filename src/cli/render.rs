@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::agent::{AgentEvent, AgentState, ToolStatus};
+use crate::agent::{AgentEvent, AgentState, LatencySummary, ToolStatus, TurnMetrics};
 use crate::protocol::ResponseStatus;
 
 /// The longest tool output shown on its line.
@@ -66,6 +66,10 @@ pub(crate) struct Renderer {
     state: Option<AgentState>,
     /// Microphone audio lost, as last reported (reported again only when it has doubled).
     dropped_reported_ms: u64,
+    /// `--metrics`: a line per turn.
+    show_metrics: bool,
+    /// Every turn's figures, for the closing summary.
+    turns: Vec<TurnMetrics>,
 }
 
 impl Renderer {
@@ -83,7 +87,19 @@ impl Renderer {
             status_visible: false,
             state: None,
             dropped_reported_ms: 0,
+            show_metrics: false,
+            turns: Vec::new(),
         }
+    }
+
+    /// Whether each turn's latency is printed as it ends (`--metrics`).
+    pub(crate) fn show_metrics(&mut self, show: bool) {
+        self.show_metrics = show;
+    }
+
+    /// The session's latency percentiles, one line; `None` when no turn was measured.
+    pub(crate) fn latency_summary(&self) -> Option<String> {
+        LatencySummary::of(&self.turns).line()
     }
 
     /// stdout and stderr, with colour and a live status when stderr is a terminal.
@@ -147,6 +163,19 @@ impl Renderer {
                 duration,
                 ..
             } => self.tool_finished(name, output, *status, *duration),
+            AgentEvent::ToolProgress { name, message, .. } => {
+                let text = format!("  … {name}: {}", one_line(message, MAX_OUTPUT_CHARS));
+                let text = self.paint(DIM, &text);
+                self.line_out(&text);
+            }
+            AgentEvent::ToolAnsweredEarly { name, output, .. } => {
+                let text = format!(
+                    "  ← {name} (working on in the background): {}",
+                    one_line(output, MAX_OUTPUT_CHARS)
+                );
+                let text = self.paint(YELLOW, &text);
+                self.line_out(&text);
+            }
             AgentEvent::ResponseDone { status, .. } => match status {
                 ResponseStatus::Failed => self.warn("the model's response failed"),
                 ResponseStatus::Incomplete => {
@@ -182,6 +211,13 @@ impl Renderer {
             )),
             AgentEvent::Lagged { missed } => {
                 tracing::debug!(missed, "the display fell behind and skipped events");
+            }
+            AgentEvent::TurnMetrics(metrics) => {
+                if self.show_metrics {
+                    let line = self.paint(DIM, &metrics.summary_line());
+                    self.line_err(&line);
+                }
+                self.turns.push((**metrics).clone());
             }
             AgentEvent::Closed { .. } => self.close_line(),
             _ => {}

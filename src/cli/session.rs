@@ -25,6 +25,8 @@ pub(crate) struct Context {
     pub(crate) rust_tools: ToolRegistry,
     pub(crate) sim: Option<FakeServer>,
     pub(crate) recorder: Option<Arc<JsonlRecorder>>,
+    /// `--metrics`: a latency line per turn.
+    pub(crate) metrics: bool,
 }
 
 /// Reads `agent.toml` (`--config`, else `./agent.toml` when present, else defaults) and applies
@@ -94,6 +96,7 @@ pub(crate) async fn prepare(
         rust_tools: rust_tools.clone(),
         sim,
         recorder,
+        metrics: global.metrics,
     })
 }
 
@@ -206,6 +209,7 @@ pub(crate) async fn converse(
         config.model(),
         config.dialect()
     ));
+    renderer.show_metrics(context.metrics);
     // The driver catches Ctrl-C before the agent starts.
     let driver = Driver::new(handle, events, renderer, mode);
     let run = tokio::spawn(agent.run());
@@ -229,6 +233,9 @@ pub(crate) async fn converse(
         }
     }
     let summary = outcome?;
+    if let Some(latency) = renderer.latency_summary() {
+        renderer.note(&latency);
+    }
     renderer.note(&report(&summary, config.model(), price_source(context)));
     Ok((summary, renderer))
 }

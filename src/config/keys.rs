@@ -83,9 +83,18 @@ const TOOL_COMMON: &[&str] = &[
     "timeout",
     "confirm",
     "on_interrupt",
+    "filler_after_ms",
 ];
 /// Keys only `kind = "command"` tools accept.
-const TOOL_COMMAND: &[&str] = &["program", "args", "cwd", "env", "max_output_bytes"];
+const TOOL_COMMAND: &[&str] = &[
+    "program",
+    "args",
+    "cwd",
+    "inherit_env",
+    "pass_env",
+    "env",
+    "max_output_bytes",
+];
 /// Keys only `kind = "http"` tools accept.
 const TOOL_HTTP: &[&str] = &["method", "url", "headers", "max_response_bytes"];
 /// The tool kinds.

@@ -43,7 +43,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     check_turn_detection(&source, root, turn_detection.as_ref())?;
     check_audio(&source, root, &audio)?;
     super::serve::check(&source, super::serve::table(root), &serve)?;
-    let tools = tools::load(&source, root, &dir)?;
+    let key_var = agent
+        .api_key_env
+        .as_deref()
+        .unwrap_or(super::DEFAULT_API_KEY_ENV);
+    let tools = tools::load(&source, root, &dir, key_var)?;
     Ok(Config {
         path: Some(path.to_path_buf()),
         agent,

@@ -151,6 +151,7 @@ impl Config {
                 timeout: Some(options.timeout),
                 on_interrupt: Some(options.on_interrupt),
                 requires_approval: Some(options.requires_approval),
+                filler_after: options.filler_after,
             };
             if let Err(error) = registry.add_shared(registered.tool().clone(), overrides) {
                 let declared = self.tools.iter().find(|t| t.name() == registered.name());

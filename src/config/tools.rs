@@ -11,7 +11,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::error::{ConfigError, ConfigErrorKind, Position, Source};
 use super::keys;
 use crate::tool::{
-    CommandTool, CommandToolSpec, DeclaredToolSpec, DynTool, HttpTool, HttpToolSpec, SpecError,
+    ALWAYS_WITHHELD, CommandTool, CommandToolSpec, DeclaredToolSpec, DynTool, HttpTool,
+    HttpToolSpec, SpecError,
 };
 
 /// A tool declared in `agent.toml`, checked and built.
@@ -55,6 +56,14 @@ impl ConfigTool {
         }
     }
 
+    /// A command tool's environment policy (`None` for an HTTP tool): for `agent check`.
+    pub fn child_env(&self) -> Option<&crate::tool::ChildEnv> {
+        match &self.built {
+            Built::Command(tool) => Some(tool.child_env()),
+            Built::Http(_) => None,
+        }
+    }
+
     /// Where its name (or its `[[tools]]` entry) is in the file.
     pub fn position(&self) -> Option<Position> {
         self.position
@@ -66,6 +75,7 @@ pub(crate) fn load(
     source: &Source<'_>,
     root: &DeTable<'_>,
     base_dir: &Path,
+    key_var: &str,
 ) -> Result<Vec<ConfigTool>, ConfigError> {
     let Some(value) = root.get("tools") else {
         return Ok(Vec::new());
@@ -84,7 +94,7 @@ pub(crate) fn load(
     for (index, entry) in entries.iter().enumerate() {
         let path = format!("tools[{index}]");
         let table = keys::as_table(source, entry, &path)?;
-        let tool = load_one(source, entry.span(), table, &path, base_dir)?;
+        let tool = load_one(source, entry.span(), table, &path, base_dir, key_var)?;
         if tools.iter().any(|t| t.name() == tool.name()) {
             let span = table.get("name").map(Spanned::span);
             return Err(source.error(
@@ -108,6 +118,7 @@ fn load_one(
     table: &DeTable<'_>,
     path: &str,
     base_dir: &Path,
+    key_var: &str,
 ) -> Result<ConfigTool, ConfigError> {
     // Later problems with the tool (a name clash) point at its name.
     let at = table
@@ -156,8 +167,10 @@ fn load_one(
     let (spec, built) = if kind == "command" {
         let spec: CommandToolSpec = deserialize(source, path, value)?;
         let spec = spec.relative_to(base_dir);
-        let tool =
-            CommandTool::new(spec.clone()).map_err(|e| spec_error(source, table, path, e))?;
+        check_key_not_given(&spec, key_var).map_err(|e| spec_error(source, table, path, e))?;
+        let tool = CommandTool::new(spec.clone())
+            .map_err(|e| spec_error(source, table, path, e))?
+            .withhold_var(key_var);
         (
             DeclaredToolSpec::Command(spec),
             Built::Command(Arc::new(tool)),
@@ -172,6 +185,33 @@ fn load_one(
         built,
         position,
     })
+}
+
+/// A tool's program never gets the API key: naming its variable in `pass_env` or `env` is a
+/// mistake to point out, not to obey.
+fn check_key_not_given(spec: &CommandToolSpec, key_var: &str) -> Result<(), SpecError> {
+    let is_key = |name: &str| name == key_var || ALWAYS_WITHHELD.contains(&name);
+    let problem = |name: &str| {
+        format!(
+            "{name} holds the API key, which a tool's program never gets (the agent withholds \
+             it); remove it here"
+        )
+    };
+    if let Some((index, name)) = spec.pass_env.iter().enumerate().find(|(_, n)| is_key(n)) {
+        return Err(SpecError::new(
+            &spec.name,
+            format!("pass_env[{index}]"),
+            problem(name),
+        ));
+    }
+    if let Some(name) = spec.env.keys().find(|n| is_key(n)) {
+        return Err(SpecError::new(
+            &spec.name,
+            format!("env.{name}"),
+            problem(name),
+        ));
+    }
+    Ok(())
 }
 
 fn deserialize<T: serde::de::DeserializeOwned>(

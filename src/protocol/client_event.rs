@@ -6,7 +6,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::wire::wire_struct;
+use super::wire::{null_as_default, wire_struct};
 use super::{Dialect, Item, ResponseOptions, SessionConfig};
 
 wire_struct! {
@@ -64,7 +64,7 @@ wire_struct! {
         /// The assistant item.
         pub item_id: String,
         /// The content part (0).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "null_as_default")]
         pub content_index: u32,
         /// Milliseconds actually played; never more than the item's audio.
         pub audio_end_ms: u64,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::Dialect;
+use super::wire::null_as_default;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -144,7 +145,7 @@ pub struct MessageItem {
     /// Who wrote it.
     pub role: Role,
     /// Its content parts.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub content: Vec<ContentPart>,
     /// Fields this crate does not model.
     #[serde(flatten)]
@@ -166,10 +167,10 @@ pub struct FunctionCallItem {
     /// The call id (`call_…`) that the output must answer.
     pub call_id: String,
     /// The function name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// The arguments as a JSON string.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub arguments: String,
     /// Fields this crate does not model.
     #[serde(flatten)]
@@ -218,6 +219,15 @@ impl Item {
     pub fn user_text(text: impl Into<String>) -> Item {
         Item::Message(MessageItem {
             role: Role::User,
+            content: vec![ContentPart::input_text(text)],
+            ..MessageItem::default()
+        })
+    }
+
+    /// A system message with one text part: a note for the model inside the conversation.
+    pub fn system_text(text: impl Into<String>) -> Item {
+        Item::Message(MessageItem {
+            role: Role::System,
             content: vec![ContentPart::input_text(text)],
             ..MessageItem::default()
         })

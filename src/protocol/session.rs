@@ -484,8 +484,9 @@ impl<'de> Deserialize<'de> for SessionConfig {
 pub(crate) fn take_format(
     map: &mut Map<String, Value>,
 ) -> Result<Option<AudioFormat>, serde_json::Error> {
-    let Some(wire) = map.remove("format") else {
-        return Ok(None);
+    let wire = match map.remove("format") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(wire) => wire,
     };
     let format = AudioFormat::from_wire(&wire).ok_or_else(|| {
         <serde_json::Error as serde::de::Error>::custom(format!("unknown audio format {wire}"))

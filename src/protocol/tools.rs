@@ -10,7 +10,11 @@ pub struct FunctionDefinition {
     /// The function name the model uses in its calls.
     pub name: String,
     /// What the function does; the model reads this to decide when to call it.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "super::wire::null_as_default"
+    )]
     pub description: String,
     /// A JSON Schema object describing the arguments.
     pub parameters: Value,

@@ -38,14 +38,15 @@ pub(crate) fn merge_into(target: &mut Map<String, Value>, extra: &Map<String, Va
     }
 }
 
-/// Removes `key` from `map` and decodes it, or `None` when absent. A value of the wrong shape is a
-/// decoding error naming the key.
+/// Removes `key` from `map` and decodes it, or `None` when absent. `null` counts as absent, as
+/// the API treats it (clients such as LiveKit's send `"instructions": null`). A value of the
+/// wrong shape is a decoding error naming the key.
 pub(crate) fn take<T: serde::de::DeserializeOwned>(
     map: &mut Map<String, Value>,
     key: &str,
 ) -> Result<Option<T>, serde_json::Error> {
     match map.remove(key) {
-        None => Ok(None),
+        None | Some(Value::Null) => Ok(None),
         Some(value) => serde_json::from_value(value)
             .map(Some)
             .map_err(|e| serde::de::Error::custom(format!("field `{key}`: {e}"))),
@@ -66,16 +67,16 @@ pub(crate) fn take_nullable<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Removes the object at `key` from `map`, or an empty one when absent.
+/// Removes the object at `key` from `map`, or an empty one when absent (or `null`).
 pub(crate) fn take_object(map: &mut Map<String, Value>, key: &str) -> Map<String, Value> {
     match map.remove(key) {
         Some(Value::Object(inner)) => inner,
+        Some(Value::Null) | None => Map::new(),
         Some(other) => {
             // Not an object: leave it where it was so that nothing is lost.
             map.insert(key.to_owned(), other);
             Map::new()
         }
-        None => Map::new(),
     }
 }
 
@@ -84,6 +85,16 @@ pub(crate) fn restore_object(map: &mut Map<String, Value>, key: &str, inner: Map
     if !inner.is_empty() {
         map.insert(key.to_owned(), Value::Object(inner));
     }
+}
+
+/// For a field with a default that is not an `Option`: `null` gives the default, as absence
+/// does (`#[serde(default, deserialize_with = "null_as_default")]`).
+pub(crate) fn null_as_default<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+where
+    T: Deserialize<'de> + Default,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// Inserts `value` under `key` when it is `Some`.

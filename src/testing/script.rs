@@ -43,6 +43,11 @@ pub struct Reply {
     pub drop_after_events: Option<usize>,
     /// End the response with `status: failed` instead of `completed`.
     pub fail: bool,
+    /// Wait this long before `response.created`, like a model that is slow to start.
+    pub created_after: Option<Duration>,
+    /// Wait this long (after `response.created` and the first item's announcements) before the
+    /// first delta, like a model that is slow to produce its first token.
+    pub first_delta_after: Option<Duration>,
 }
 
 impl Reply {
@@ -135,6 +140,18 @@ impl Reply {
         self
     }
 
+    /// Sends `response.created` only after `delay` (turn latency tests).
+    pub fn created_after(mut self, delay: Duration) -> Reply {
+        self.created_after = Some(delay);
+        self
+    }
+
+    /// Sends the first delta only `delay` after what precedes it (turn latency tests).
+    pub fn first_delta_after(mut self, delay: Duration) -> Reply {
+        self.first_delta_after = Some(delay);
+        self
+    }
+
     /// Ends the response with `status: failed`.
     pub fn failing(mut self) -> Reply {
         self.fail = true;
@@ -153,6 +170,8 @@ pub struct ResponseRequest<'a> {
     pub from_turn_detection: bool,
     /// Milliseconds of user audio committed for the turn that triggered this response.
     pub committed_audio_ms: u64,
+    /// The options of the `response.create` that asked for it (instructions, out of band…).
+    pub options: Option<&'a crate::protocol::ResponseOptions>,
 }
 
 /// Decides replies when no scripted reply is queued (the `--sim` model is one).

@@ -70,6 +70,13 @@ impl SimModel {
 
 impl Responder for SimModel {
     fn respond(&mut self, request: &ResponseRequest<'_>) -> Reply {
+        // An out-of-band request while a tool works: a filler, not an answer.
+        let out_of_band = request
+            .options
+            .is_some_and(|o| o.conversation.as_deref() == Some("none"));
+        if out_of_band {
+            return self.say("One moment, I'm working on it.".to_owned());
+        }
         match decide(request) {
             Decision::Call { name, arguments } => Reply::call(name, arguments),
             Decision::Say(text) => self.say(text),
@@ -261,6 +268,7 @@ mod tests {
             conversation,
             from_turn_detection: false,
             committed_audio_ms: 1500,
+            options: None,
         })
     }
 

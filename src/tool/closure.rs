@@ -162,6 +162,12 @@ impl<A, H> ToolFn<A, H> {
         self.options.requires_approval = requires_approval;
         self
     }
+
+    /// Has the assistant say a short filler when a call has run `after` (default: silence).
+    pub fn filler_after(mut self, after: Duration) -> Self {
+        self.options.filler_after = Some(after);
+        self
+    }
 }
 
 impl<A, H> std::fmt::Debug for ToolFn<A, H> {
@@ -215,6 +221,10 @@ where
 
     fn requires_approval(&self) -> bool {
         self.options.requires_approval
+    }
+
+    fn filler_after(&self) -> Option<Duration> {
+        self.options.filler_after
     }
 
     async fn call(&self, args: A, ctx: ToolContext) -> Result<H::Output, ToolFnError> {

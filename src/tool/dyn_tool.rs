@@ -37,6 +37,9 @@ pub struct ToolOptions {
     pub on_interrupt: OnInterrupt,
     /// Whether the user must approve each call before it runs.
     pub requires_approval: bool,
+    /// When a call has run this long, the assistant says a short filler ("one moment, I'm
+    /// checking") while it goes on; `None` (the default) keeps silent.
+    pub filler_after: Option<Duration>,
 }
 
 impl Default for ToolOptions {
@@ -45,6 +48,7 @@ impl Default for ToolOptions {
             timeout: DEFAULT_TIMEOUT,
             on_interrupt: OnInterrupt::Keep,
             requires_approval: false,
+            filler_after: None,
         }
     }
 }

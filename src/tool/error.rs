@@ -87,4 +87,12 @@ pub enum RegistryError {
         /// The registered names, comma-separated.
         available: String,
     },
+    /// A tool to remove is not registered.
+    #[error("there is no tool named {name:?} to remove (registered: {available})")]
+    NotRegistered {
+        /// The name given.
+        name: String,
+        /// The registered names, comma-separated.
+        available: String,
+    },
 }

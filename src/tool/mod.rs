@@ -7,6 +7,8 @@
 //! - [`DynTool`] (`dyn_tool.rs`): the object-safe form the agent loop runs, with
 //!   [`ToolOptions`] (timeout, [`OnInterrupt`], approval). Every `Tool` is one.
 //! - [`ToolContext`] (`context.rs`): the call id, a cancellation token and [`SessionInfo`].
+//! - [`ChildEnv`] (`child_env.rs`): the environment of every program the agent starts, never
+//!   holding the API key.
 //! - [`ToolRegistry`] (`registry.rs`): the session's tools, checked names, definitions and
 //!   `tool_choice`.
 //! - [`output`]: the text the model sees when a call fails, in one place.
@@ -38,6 +40,7 @@
 //! ```
 
 mod arguments;
+mod child_env;
 mod closure;
 mod context;
 mod declared;
@@ -48,9 +51,11 @@ mod registry;
 pub mod schema;
 mod typed;
 
+pub use child_env::{ALWAYS_WITHHELD, ChildEnv, ResolvedEnv};
 pub use closure::{
     ArgsOnly, ToolFn, ToolFnError, ToolHandler, WithContext, tool_fn, tool_fn_without_context,
 };
+pub(crate) use context::ToolSignal;
 pub use context::{SessionInfo, ToolContext};
 pub use declared::{
     CommandError, CommandTool, CommandToolSpec, DeclaredToolSpec, HttpError, HttpMethod, HttpTool,

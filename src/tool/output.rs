@@ -1,8 +1,8 @@
 //! The `function_call_output` text the model sees when a call fails: one place, one shape.
 //!
 //! Every failure is a small JSON object, `{"error":KIND,"message":TEXT}`, where `KIND` is one of
-//! `invalid_arguments`, `unknown_tool`, `tool_error`, `panic`, `timeout`, `cancelled` and
-//! `rejected`, and `TEXT` tells the model what happened in words it can act on (fix the
+//! `invalid_arguments`, `unknown_tool`, `tool_removed`, `tool_error`, `panic`, `timeout`,
+//! `cancelled` and `rejected`, and `TEXT` tells the model what happened in words it can act on (fix the
 //! arguments, pick another tool, tell the user). Detail meant for the operator (error source
 //! chains, panic payloads) goes to `tracing`, not to the model.
 
@@ -33,6 +33,25 @@ pub fn unknown_tool(name: &str, available: &[&str]) -> String {
     };
     tracing::warn!(tool = name, "the model called an unknown tool");
     render("unknown_tool", &message)
+}
+
+/// The output for a call to a tool that was removed from the session (through
+/// [`AgentHandle::change_tools`](crate::agent::AgentHandle::change_tools) and friends) while the
+/// response that asked for it was being generated, listing the tools there are now.
+pub fn removed_tool(name: &str, available: &[&str]) -> String {
+    let now = if available.is_empty() {
+        "no tools are available now".to_owned()
+    } else {
+        format!("available tools: {}", available.join(", "))
+    };
+    tracing::info!(tool = name, "the model called a tool that was removed");
+    render(
+        "tool_removed",
+        &format!(
+            "{name} was not run: it was removed from this session's tools while the response \
+             was being generated; {now}"
+        ),
+    )
 }
 
 /// The output for a tool that ran and failed with `message`.

@@ -23,6 +23,8 @@ pub struct ToolOverrides {
     pub on_interrupt: Option<OnInterrupt>,
     /// Replaces whether the tool requires approval.
     pub requires_approval: Option<bool>,
+    /// Replaces when a filler is said during a call.
+    pub filler_after: Option<Duration>,
 }
 
 impl ToolOverrides {
@@ -50,6 +52,7 @@ impl ToolOverrides {
             timeout: self.timeout.unwrap_or(options.timeout),
             on_interrupt: self.on_interrupt.unwrap_or(options.on_interrupt),
             requires_approval: self.requires_approval.unwrap_or(options.requires_approval),
+            filler_after: self.filler_after.or(options.filler_after),
         }
     }
 }
@@ -149,6 +152,37 @@ impl ToolRegistry {
             options,
         });
         Ok(self)
+    }
+
+    /// Removes the tool called `name`, returning it; the others keep their order. A
+    /// `tool_choice` that forced this tool is refused ([`RegistryError::UnknownToolChoice`]) and
+    /// nothing is removed.
+    pub fn remove(&mut self, name: &str) -> Result<RegisteredTool, RegistryError> {
+        let Some(&position) = self.index.get(name) else {
+            return Err(RegistryError::NotRegistered {
+                name: name.to_owned(),
+                available: self.names().join(", "),
+            });
+        };
+        if matches!(&self.tool_choice, ToolChoice::Function(forced) if forced == name) {
+            return Err(RegistryError::UnknownToolChoice {
+                name: name.to_owned(),
+                available: self
+                    .names()
+                    .into_iter()
+                    .filter(|n| *n != name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let removed = self.tools.remove(position);
+        self.index = self
+            .tools
+            .iter()
+            .enumerate()
+            .map(|(position, tool)| (tool.definition.name.clone(), position))
+            .collect();
+        Ok(removed)
     }
 
     /// The tool called `name`.

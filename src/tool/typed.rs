@@ -87,6 +87,12 @@ pub trait Tool: Send + Sync + 'static {
         false
     }
 
+    /// When a call has run this long, the assistant says a short filler while it goes on
+    /// (default `None`: silence).
+    fn filler_after(&self) -> Option<Duration> {
+        None
+    }
+
     /// Runs the tool.
     async fn call(&self, args: Self::Args, ctx: ToolContext) -> Result<Self::Output, Self::Error>;
 }
@@ -106,6 +112,7 @@ impl<T: Tool> DynTool for T {
             timeout: self.timeout(),
             on_interrupt: self.on_interrupt(),
             requires_approval: self.requires_approval(),
+            filler_after: self.filler_after(),
         }
     }
 

@@ -22,8 +22,9 @@ pub fn child_dir() -> Option<PathBuf> {
 }
 
 /// Runs the test `name` (its path in this binary, e.g. `alsa_file::microphone`) in a child
-/// process with `dir` as its directory, `HOME` and runtime directory, no sound server in the
-/// environment, and `env` on top. Returns the child's output; panics with it if it failed.
+/// process with `dir` as its directory, `HOME` and `XDG_*` directories (so no PulseAudio cookie
+/// unless the test makes one), no sound server in the environment, and `env` on top. Returns
+/// the child's output; panics with it if it failed.
 pub fn run_child(name: &str, dir: &Path, env: &[(&str, OsString)]) -> String {
     let exe = std::env::current_exe().expect("test binary path");
     let runtime = dir.join("runtime");
@@ -34,7 +35,13 @@ pub fn run_child(name: &str, dir: &Path, env: &[(&str, OsString)]) -> String {
         .env(CHILD_VAR, dir)
         .env("HOME", dir)
         .env("XDG_RUNTIME_DIR", &runtime)
+        .env("XDG_CONFIG_HOME", dir.join(".config"))
+        .env("XDG_DATA_HOME", dir.join(".local/share"))
+        .env("XDG_STATE_HOME", dir.join(".local/state"))
+        .env("XDG_CACHE_HOME", dir.join(".cache"))
         .env_remove("PULSE_SERVER")
+        .env_remove("PULSE_COOKIE")
+        .env_remove("PULSE_RUNTIME_PATH")
         .env_remove("ALSA_CONFIG_PATH")
         .stdin(Stdio::null());
     for (key, value) in env {
@@ -72,15 +79,19 @@ impl PulseSandbox {
             );
         }
         let dir = tempfile::tempdir().unwrap();
-        let runtime = dir.path().join("runtime");
+        // The server and the clients started here (`pactl`, `paplay`) have a home of their own,
+        // where they keep their cookie: the test in the child finds none in its home.
+        let runtime = dir.path().join("daemon/runtime");
         std::fs::create_dir_all(&runtime).unwrap();
         let socket = dir.path().join("native");
         let daemon = Command::new("pulseaudio")
             .arg("-n")
             .arg("--daemonize=no")
             .arg("--exit-idle-time=-1")
+            // Anonymous clients are accepted, as on a desktop where every client of the user
+            // is: the test's home has no cookie, and the built-in client sends no credentials.
             .arg(format!(
-                "--load=module-native-protocol-unix socket={}",
+                "--load=module-native-protocol-unix auth-anonymous=1 socket={}",
                 socket.display()
             ))
             .arg("--load=module-null-sink sink_name=speaker rate=48000 channels=2 norewinds=1")
@@ -89,8 +100,9 @@ impl PulseSandbox {
                 "--log-target=file:{}",
                 dir.path().join("pulse.log").display()
             ))
-            .env("HOME", dir.path())
+            .env("HOME", dir.path().join("daemon"))
             .env("XDG_RUNTIME_DIR", &runtime)
+            .env_remove("XDG_CONFIG_HOME")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -131,7 +143,9 @@ impl PulseSandbox {
     /// A command (`pactl`, `paplay`, `parec`) talking to this server.
     pub fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
-        command.env("HOME", self.dir.path());
+        command
+            .env("HOME", self.dir.path().join("daemon"))
+            .env_remove("XDG_CONFIG_HOME");
         for (key, value) in self.env() {
             command.env(key, value);
         }

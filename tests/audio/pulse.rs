@@ -6,7 +6,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use realtime_agent::audio::{
-    AudioHost, AudioSink, AudioSource, DeviceOptions, MicSource, SpeakerSink,
+    AudioHost, AudioSink, AudioSource, ChosenHost, DeviceOptions, MicSource, SpeakerSink,
+    choose_host,
 };
 use realtime_agent::protocol::AudioFormat;
 
@@ -232,4 +233,103 @@ fn microphone_hears_the_mic_device_in_real_time() {
     let freq = measure_frequency(&pcm16_to_f32(&frames.concat()), 24_000, 0);
     assert!((freq - 440.0).abs() < 1.0, "{freq} Hz");
     assert_eq!(mic.dropped_ms(), 0);
+}
+
+/// In a home where no PulseAudio client ever ran (no cookie), the server is reached as
+/// PulseAudio's own clients reach it: `auto` chooses it, and a private cookie is made where
+/// libpulse would make it.
+#[test]
+fn reaches_the_server_from_a_home_without_a_cookie() {
+    let Some(dir) = child_dir() else {
+        return with_sandbox("pulse::reaches_the_server_from_a_home_without_a_cookie");
+    };
+    let cookie = dir.join(".config/pulse/cookie");
+    assert!(!cookie.exists(), "the test home starts without a cookie");
+    assert_eq!(
+        choose_host(AudioHost::Auto).unwrap(),
+        ChosenHost {
+            host: AudioHost::PulseAudio,
+            fallback: None
+        }
+    );
+    let made = std::fs::read(&cookie).expect("a cookie was made");
+    assert_eq!(made.len(), 256);
+    assert!(made.iter().any(|&b| b != 0), "the cookie is random");
+    // Once made, it is kept.
+    let mic = MicSource::open(&pulse(), AudioFormat::Pcm16, 20).unwrap();
+    assert_eq!(mic.host(), "pulseaudio");
+    assert_eq!(std::fs::read(&cookie).unwrap(), made);
+}
+
+/// `PULSE_COOKIE` names the cookie to send: a valid one is used (no other is made), and one of
+/// the wrong length is reported by name instead of the server hanging up.
+#[test]
+fn pulse_cookie_names_the_cookie() {
+    let Some(dir) = child_dir() else {
+        let sandbox = PulseSandbox::start();
+        let mut env = sandbox.env();
+        env.push((
+            "PULSE_COOKIE",
+            sandbox.dir.path().join("my-cookie").into_os_string(),
+        ));
+        let output = run_child(
+            "pulse::pulse_cookie_names_the_cookie",
+            sandbox.dir.path(),
+            &env,
+        );
+        println!("{output}");
+        return;
+    };
+    let path = dir.join("my-cookie");
+    std::fs::write(&path, [7u8; 10]).unwrap();
+    let err = SpeakerSink::open(&pulse(), AudioFormat::Pcm16).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "audio host `pulseaudio` is not available: the cookie {} holds 10 bytes, not 256: \
+             remove it (a new one is made) or set PULSE_COOKIE to a valid one",
+            path.display()
+        )
+    );
+    std::fs::write(&path, [7u8; 256]).unwrap();
+    let speaker = SpeakerSink::open(&pulse(), AudioFormat::Pcm16).unwrap();
+    assert_eq!(speaker.host(), "pulseaudio");
+    assert!(!dir.join(".config/pulse/cookie").exists());
+    assert!(!dir.join(".pulse-cookie").exists());
+}
+
+/// A `PULSE_SERVER` the built-in client cannot reach is reported, not silently replaced by the
+/// runtime directory's server; `auto` then falls back to ALSA and says why.
+#[test]
+fn an_unreachable_pulse_server_is_named() {
+    let Some(dir) = child_dir() else {
+        let dir = tempfile::tempdir().unwrap();
+        // A server in the runtime directory that must not be used instead.
+        let runtime = dir.path().join("runtime/pulse");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::write(runtime.join("native"), "").unwrap();
+        let env = [("PULSE_SERVER", "tcp:localhost:4713".into())];
+        run_child(
+            "pulse::an_unreachable_pulse_server_is_named",
+            dir.path(),
+            &env,
+        );
+        return;
+    };
+    let _ = dir;
+    let err = MicSource::open(&pulse(), AudioFormat::Pcm16, 20).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "audio host `pulseaudio` is not available: PULSE_SERVER=tcp:localhost:4713: the \
+         built-in PulseAudio client reaches only local sockets (unix:PATH); use host = \"alsa\", \
+         whose pulse plugin reaches any server"
+    );
+    let chosen = choose_host(AudioHost::Auto).unwrap();
+    assert_eq!(chosen.host, AudioHost::Alsa);
+    assert_eq!(
+        chosen.to_string(),
+        "alsa (pulseaudio is not available: PULSE_SERVER=tcp:localhost:4713: the built-in \
+         PulseAudio client reaches only local sockets (unix:PATH); use host = \"alsa\", whose \
+         pulse plugin reaches any server)"
+    );
 }

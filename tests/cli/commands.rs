@@ -159,13 +159,13 @@ async fn check_lists_missing_env_vars_of_http_tools() {
 }
 
 /// One HTTP request as the fake REST API saw it.
-struct Request {
-    head: String,
-    body: Value,
+pub(super) struct Request {
+    pub(super) head: String,
+    pub(super) body: Value,
 }
 
 /// Accepts one request on `listener` and answers it with `status` and `answer`.
-async fn answer_one(listener: TcpListener, status: &str, answer: Value) -> Request {
+pub(super) async fn answer_one(listener: TcpListener, status: &str, answer: Value) -> Request {
     let (mut socket, _) = listener.accept().await.unwrap();
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];

@@ -107,6 +107,22 @@ async fn each_config_error_names_line_column_and_key() {
             "5:11: `tools[0].timeout`: invalid type: string \"5s\", expected a number",
         ),
         (
+            "[agent]\napi_key_env = \"MY_KEY\"\n[[tools]]\nkind = \"command\"\nname = \"x\"\n\
+             program = \"x\"\ninherit_env = false\npass_env = [\"PATH\", \"MY_KEY\"]\n",
+            "8:21: `tools[0].pass_env[1]`: MY_KEY holds the API key, which a tool's program never \
+             gets (the agent withholds it); remove it here",
+        ),
+        (
+            "[[tools]]\nkind = \"command\"\nname = \"x\"\nprogram = \"x\"\n\
+             env = { OPENAI_API_KEY = \"x\" }\n",
+            "5:26: `tools[0].env.OPENAI_API_KEY`: OPENAI_API_KEY holds the API key, which a tool's \
+             program never gets (the agent withholds it); remove it here",
+        ),
+        (
+            "[[tools]]\nkind = \"command\"\nname = \"x\"\nprogram = \"x\"\ninherit_env = \"no\"\n",
+            "5:15: `tools[0].inherit_env`: invalid type: string \"no\", expected true or false",
+        ),
+        (
             "[prices.\"gpt-realtime\"]\ntext_in = 4.0\ntext_outt = 16.0\n",
             "3:1: `prices.\"gpt-realtime\".text_outt`: unknown key in a [prices.\"model\"] table; \
              did you mean `text_out`?",

@@ -56,12 +56,25 @@ impl Scratch {
     }
 
     /// A command for the binary in this directory, with no key or URL from the environment
-    /// unless `env` sets one.
+    /// unless `env` sets one, and a `HOME` and `XDG_*` directories of its own (empty: no sound
+    /// server, no PulseAudio cookie) under `home/`.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
+        let home = self.path("home");
+        let runtime = home.join("runtime");
+        std::fs::create_dir_all(&runtime).expect("a scratch home");
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent"));
         command
             .args(args)
             .current_dir(self.dir.path())
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env_remove("PULSE_SERVER")
+            .env_remove("PULSE_COOKIE")
+            .env_remove("PULSE_RUNTIME_PATH")
             .env_remove("OPENAI_API_KEY")
             .env_remove("OPENAI_REALTIME_URL")
             .env_remove("OPENAI_BASE_URL")

@@ -343,3 +343,86 @@ async fn usage_is_summed_and_priced_from_agent_toml() {
         run.stderr
     );
 }
+
+/// `--metrics` prints each turn's latency on stderr as it ends, and the session ends with the
+/// percentiles over all turns; without it only the percentiles are printed.
+#[tokio::test]
+async fn metrics_prints_a_line_per_turn_and_the_percentiles() {
+    let scratch = Scratch::new();
+    let config = package_dir().join("agent.toml");
+    let run = scratch
+        .run(
+            &[
+                "--sim",
+                "--text",
+                "--metrics",
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            "calculate (2+3)*4\nhello\n",
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let lines: Vec<String> = run.stderr.lines().map(mask_ms).collect();
+    let turns: Vec<&String> = lines.iter().filter(|l| l.starts_with("turn ")).collect();
+    assert_eq!(
+        turns,
+        [
+            "turn 1 (text): created N ms, first text N ms, calculate N ms, total N ms",
+            "turn 2 (text): created N ms, first text N ms, total N ms",
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines.iter().any(|l| l
+            == "latency over 2 turns (p50/p95): created N/N ms, first text N/N ms, tools N/N ms, \
+                total N/N ms"),
+        "{}",
+        run.stderr
+    );
+
+    let quiet = scratch
+        .run(
+            &["--sim", "--text", "--config", config.to_str().unwrap()],
+            "hello\n",
+            &[],
+        )
+        .await;
+    assert_eq!(quiet.code, 0, "{quiet:#?}");
+    assert!(!quiet.stderr.contains("turn 1"), "{}", quiet.stderr);
+    assert!(
+        quiet
+            .stderr
+            .contains("latency over 1 turn (p50/p95): created "),
+        "{}",
+        quiet.stderr
+    );
+}
+
+/// Replaces every figure in milliseconds (`120 ms`, `110/180 ms`) with N.
+fn mask_ms(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        let rest: String = chars[i..].iter().collect();
+        let word_start = start == 0 || matches!(chars[start - 1], ' ' | '/');
+        if word_start && (rest.starts_with(" ms") || rest.starts_with('/')) {
+            out.push('N');
+        } else {
+            out.extend(&chars[start..i]);
+        }
+    }
+    out
+}

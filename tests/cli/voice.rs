@@ -28,6 +28,8 @@ impl Pulse {
             );
         }
         let dir = tempfile::tempdir().unwrap();
+        // The server and `pactl`/`paplay`/`parec` keep their cookie in a home of their own; the
+        // agent gets another (see `Scratch::command`) with no cookie in it.
         let runtime = dir.path().join("runtime");
         std::fs::create_dir_all(&runtime).unwrap();
         let socket = dir.path().join("native");
@@ -166,6 +168,10 @@ async fn voice_mode_hears_speech_and_plays_the_answer() {
         l.starts_with("speak when ready")
     })
     .await;
+    assert!(
+        err_seen.contains(&"audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`".into()),
+        "{err_seen:#?}"
+    );
 
     // Listen to the speaker, then say something into the microphone.
     let recording: PathBuf = scratch.path("speaker.raw");
@@ -242,5 +248,121 @@ async fn voice_mode_hears_speech_and_plays_the_answer() {
             .iter()
             .any(|l| l.starts_with("session: ") && l.contains("1 response")),
         "{err_seen:#?}"
+    );
+}
+
+/// Sends Ctrl-C to `child` and returns its exit code and the rest of its stderr.
+async fn interrupt(
+    child: &mut tokio::process::Child,
+    stderr: &mut mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+) -> Option<i32> {
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the agent ends after Ctrl-C")
+        .unwrap();
+    while let Some(line) = stderr.recv().await {
+        seen.push(line);
+    }
+    status.code()
+}
+
+/// With `host = "auto"`, a home that never saw a PulseAudio client (no cookie) and a server
+/// that accepts anonymous clients, the agent chooses PulseAudio for both directions and says
+/// so in one line; it leaves a cookie where PulseAudio's own clients would.
+#[tokio::test]
+async fn auto_chooses_pulseaudio_for_both_directions_without_a_cookie() {
+    let pulse = Pulse::start();
+    let scratch = Scratch::new();
+    let config = scratch.config("[audio]\nhost = \"auto\"\nhalf_duplex = false\n");
+    let mut child = scratch
+        .command(
+            &["--sim", "--config", config.to_str().unwrap()],
+            &[("PULSE_SERVER", &pulse.server())],
+        )
+        .spawn()
+        .expect("the agent starts");
+    let _stdin = child.stdin.take();
+    let mut stderr = lines(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    until(&mut stderr, &mut seen, "the invitation to speak", |l| {
+        l.starts_with("speak when ready")
+    })
+    .await;
+    let audio: Vec<&String> = seen.iter().filter(|l| l.starts_with("audio: ")).collect();
+    assert_eq!(
+        audio,
+        ["audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`"],
+        "{seen:#?}"
+    );
+    assert_eq!(
+        interrupt(&mut child, &mut stderr, &mut seen).await,
+        Some(0),
+        "{seen:#?}"
+    );
+    let cookie = scratch.path("home/.config/pulse/cookie");
+    let meta = std::fs::metadata(&cookie).expect("a cookie was made");
+    assert_eq!(meta.len(), 256);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+}
+
+/// With `host = "auto"` and no PulseAudio server, both directions go through ALSA and the one
+/// line says why PulseAudio was not used.
+#[tokio::test]
+async fn auto_falls_back_to_alsa_and_says_why() {
+    let scratch = Scratch::new();
+    // ALSA's default device reads and writes files here, so ALSA works without a sound card.
+    let asound = scratch.file(
+        "asound.conf",
+        &format!(
+            "pcm.!default {{\n  type file\n  slave.pcm {{ type null }}\n  file \"{out}\"\n  \
+             infile \"{input}\"\n  format \"raw\"\n}}\n",
+            out = scratch.path("out.raw").display(),
+            input = scratch.path("in.raw").display(),
+        ),
+    );
+    std::fs::write(scratch.path("in.raw"), vec![0u8; 480_000]).unwrap();
+    let missing = format!("unix:{}", scratch.path("no-such-socket").display());
+    let config = scratch.config("[audio]\nhost = \"auto\"\nhalf_duplex = false\n");
+    let mut child = scratch
+        .command(
+            &["--sim", "--config", config.to_str().unwrap()],
+            &[
+                ("PULSE_SERVER", &missing),
+                ("ALSA_CONFIG_PATH", asound.to_str().unwrap()),
+            ],
+        )
+        .spawn()
+        .expect("the agent starts");
+    let _stdin = child.stdin.take();
+    let mut stderr = lines(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    until(&mut stderr, &mut seen, "the invitation to speak", |l| {
+        l.starts_with("speak when ready")
+    })
+    .await;
+    let audio: Vec<&String> = seen.iter().filter(|l| l.starts_with("audio: ")).collect();
+    assert_eq!(
+        audio,
+        [&format!(
+            "audio: alsa (pulseaudio is not available: PULSE_SERVER names the socket {}, which \
+             does not exist (is the server running?)); speaker `default`, microphone `default`",
+            scratch.path("no-such-socket").display()
+        )],
+        "{seen:#?}"
+    );
+    assert_eq!(
+        interrupt(&mut child, &mut stderr, &mut seen).await,
+        Some(0),
+        "{seen:#?}"
     );
 }

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use realtime_agent::ApiKey;
 use realtime_agent::agent::{Agent, AgentEvent};
+use realtime_agent::logging::Redactor;
 use realtime_agent::protocol::{Dialect, Modality, SessionConfig};
 use realtime_agent::testing::{FakeServer, Reply};
 use realtime_agent::token::{TokenError, TokenOptions, mint_client_secret};
 use realtime_agent::transport::{ConnectOptions, Direction, Recorder, connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tracing_subscriber::Layer as _;
 
 const PLANTED: &str = "sk-planted-KEY-7f3a9c0e11";
 
@@ -39,16 +41,37 @@ impl Recorder for Frames {
     }
 }
 
-/// A planted key is absent from every log line (at TRACE), every error, every recorded frame
-/// and every Debug rendering, even when the server quotes it back.
+/// A planted key is absent from every log line (at TRACE, from every crate, through the
+/// [`Redactor`] writer as the README sets it up), every error, every recorded frame and every
+/// Debug rendering, even when the server quotes it back and across a reconnection. The same
+/// events written without the redactor do hold the key: the WebSocket library's TRACE line of
+/// the handshake request.
 #[tokio::test]
 async fn a_planted_key_appears_nowhere() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    // `log` records (tungstenite, rustls, reqwest) reach tracing as `fmt().init()` would route them.
+    let _ = tracing_log::LogTracer::init();
     let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    let raw = Buffer::default();
+    let redactor = Redactor::new();
+    redactor.add_secret(&ApiKey::new(PLANTED));
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(redactor.writer({
+                    let logs = logs.clone();
+                    move || logs.clone()
+                }))
+                .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer({
+                    let raw = raw.clone();
+                    move || raw.clone()
+                })
+                .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
+        );
     let _guard = tracing::subscriber::set_default(subscriber);
     let mut seen = String::new();
 
@@ -115,10 +138,39 @@ async fn a_planted_key_appears_nowhere() {
             break;
         }
     }
+    // A reconnection: a second handshake, logged like the first.
+    server.drop_connection();
+    server
+        .wait_for_connections(2, Duration::from_secs(10))
+        .await;
+    handle.send_text("again").await.unwrap();
+    let mut reconnected = false;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        seen += &format!("{event:?}\n");
+        reconnected |= matches!(event, AgentEvent::Reconnected { .. });
+        if reconnected && matches!(event, AgentEvent::Idle) {
+            break;
+        }
+    }
     handle.shutdown();
     task.await.unwrap().unwrap();
 
+    let raw = String::from_utf8(raw.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        raw.matches("Request: ").count(),
+        3,
+        "the refused handshake, the first and the reconnection, each logged at TRACE"
+    );
+    assert!(
+        raw.contains(PLANTED),
+        "without the redactor the key is in the log"
+    );
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("authorization: Bearer ***"), "{logs}");
     let frames = frames.0.lock().unwrap().clone();
     assert!(
         logs.contains("handshake failed") && logs.contains("connected"),

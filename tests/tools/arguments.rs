@@ -174,6 +174,7 @@ async fn closure_tool_definition_and_options() {
             timeout: Duration::from_secs(5),
             on_interrupt: OnInterrupt::Cancel,
             requires_approval: true,
+            filler_after: None,
         }
     );
     assert_eq!(DynTool::options(&weather()), ToolOptions::default());
@@ -260,6 +261,7 @@ async fn trait_tool_options_and_null_output() {
             timeout: Duration::from_millis(1500),
             on_interrupt: OnInterrupt::Cancel,
             requires_approval: false,
+            filler_after: None,
         }
     );
     assert_eq!(Slow.definition().description, "Takes its time");

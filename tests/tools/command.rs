@@ -292,3 +292,60 @@ fn relative_paths_resolve_against_the_config_dir() {
     let spec: CommandToolSpec = toml::from_str("name = \"t\"\nprogram = \"date\"").unwrap();
     assert_eq!(spec.relative_to(Path::new("/etc/agent")).program, "date");
 }
+
+const PLANTED: &str = "sk-planted-child-env-0123456789";
+
+/// With `inherit_env = false` the program gets exactly the `pass_env` variables that are set
+/// plus `env`, nothing more: `/usr/bin/env` (no shell in between) prints its whole environment.
+#[tokio::test]
+async fn a_clean_environment_is_exactly_pass_env_and_env() {
+    let env = tool(
+        "name = \"env\"\nprogram = \"/usr/bin/env\"\ninherit_env = false\n\
+         pass_env = [\"PATH\", \"NOT_SET_ANYWHERE_7c1\"]\nenv = { LANG = \"C.UTF-8\", A_FLAG = \"1\" }",
+    );
+    let path = std::env::var("PATH").unwrap();
+    assert_eq!(
+        run(&env, "{}").await.unwrap(),
+        format!("A_FLAG=1\nLANG=C.UTF-8\nPATH={path}\n")
+    );
+    let nothing = tool("name = \"env\"\nprogram = \"/usr/bin/env\"\ninherit_env = false");
+    assert_eq!(run(&nothing, "{}").await.unwrap(), "");
+}
+
+/// A variable holding the agent's key never reaches the program, whatever its name: the
+/// session's key arrives through the tool context.
+#[tokio::test]
+async fn a_variable_holding_the_key_is_withheld() {
+    let env = tool(&format!(
+        "name = \"env\"\nprogram = \"/usr/bin/env\"\n\
+         env = {{ INNOCENT_NAME = \"{PLANTED}\", AUTH = \"Bearer {PLANTED}\", KEPT = \"yes\" }}"
+    ));
+    let ctx = ToolContext::standalone("call_1")
+        .with_withheld_secrets(vec![realtime_agent::ApiKey::new(PLANTED)]);
+    let output = env.call_json("{}", ctx).await.unwrap();
+    assert!(!output.contains(PLANTED), "{output}");
+    assert!(!output.contains("INNOCENT_NAME=") && !output.contains("AUTH="));
+    assert!(output.lines().any(|l| l == "KEPT=yes"), "{output}");
+    assert!(!output.contains("OPENAI_API_KEY="), "{output}");
+}
+
+/// Environment settings are checked at load: `pass_env` needs `inherit_env = false`, and
+/// names must be names.
+#[test]
+fn bad_environment_settings_are_refused_at_load() {
+    let error = |text: &str| {
+        let spec: CommandToolSpec = toml::from_str(text).unwrap();
+        CommandTool::new(spec).unwrap_err().to_string()
+    };
+    assert_eq!(
+        error("name = \"t\"\nprogram = \"env\"\npass_env = [\"PATH\"]"),
+        "tool \"t\": `pass_env`: `pass_env` picks what a program gets when it does not inherit \
+         the agent's environment: add inherit_env = false, or remove pass_env"
+    );
+    assert_eq!(
+        error(
+            "name = \"t\"\nprogram = \"env\"\ninherit_env = false\npass_env = [\"PATH\", \"A=B\"]"
+        ),
+        "tool \"t\": `pass_env[1]`: an environment variable name cannot be empty or hold `=`"
+    );
+}

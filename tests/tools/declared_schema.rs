@@ -228,3 +228,29 @@ fn bad_name_and_timeout_are_refused() {
         "tool \"t\": `timeout`: 0 is not a timeout: give seconds above 0, at most 86400"
     );
 }
+
+/// `filler_after_ms` becomes the tool's filler delay; zero is refused, naming the key.
+#[test]
+fn filler_after_ms_is_read_and_checked() {
+    let tool =
+        spec("kind = \"command\"\nname = \"t\"\nprogram = \"/bin/cat\"\nfiller_after_ms = 800")
+            .build()
+            .unwrap();
+    assert_eq!(
+        tool.options().filler_after,
+        Some(std::time::Duration::from_millis(800))
+    );
+    let quiet = spec("kind = \"command\"\nname = \"t\"\nprogram = \"/bin/cat\"")
+        .build()
+        .unwrap();
+    assert_eq!(quiet.options().filler_after, None);
+    let error =
+        spec("kind = \"command\"\nname = \"t\"\nprogram = \"/bin/cat\"\nfiller_after_ms = 0")
+            .build()
+            .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "tool \"t\": `filler_after_ms`: 0 is not a filler delay: give milliseconds above 0, at \
+         most 600000"
+    );
+}

@@ -143,6 +143,7 @@ fn overrides_replace_the_tools_own_options() {
             timeout: Duration::from_secs(3),
             on_interrupt: OnInterrupt::Cancel,
             requires_approval: true,
+            filler_after: None,
         }
     );
     assert!(registry.get("missing").is_none());

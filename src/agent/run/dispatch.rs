@@ -2,14 +2,41 @@
 //! barge-in.
 
 use super::*;
+use crate::agent::{ToolTiming, TurnTrigger};
 
 impl Loop {
     pub(super) async fn on_finished(&mut self, mut finished: Finished) {
         cap_output(&mut finished.output);
-        let output = Item::function_call_output(&finished.call_id, &finished.output);
-        self.post(ClientEvent::item_create(output)).await;
+        if self.calls.is_background(&finished.call_id) {
+            let name = self
+                .calls
+                .name_of(&finished.call_id)
+                .unwrap_or_default()
+                .to_owned();
+            self.background_result(&finished.call_id, &name, &finished.output);
+        } else {
+            let output = Item::function_call_output(&finished.call_id, &finished.output);
+            self.post(ClientEvent::item_create(output)).await;
+        }
         if let Some(posted) = self.calls.posted(&finished) {
             self.tool_calls += 1;
+            if let AgentEvent::ToolFinished {
+                call_id,
+                name,
+                status,
+                duration,
+                ..
+            } = &posted.event
+            {
+                if self.turns.is_open() {
+                    self.turns.tool(ToolTiming {
+                        call_id: call_id.clone(),
+                        name: name.clone(),
+                        duration: *duration,
+                        status: *status,
+                    });
+                }
+            }
             if posted.batch_ready {
                 self.gate.want(Want::ToolOutputs);
             }
@@ -64,6 +91,7 @@ impl Loop {
             }
             ServerEvent::SpeechStarted(_) => {
                 self.user_speaking = true;
+                self.end_turn_early();
                 self.idle_reported = false;
                 self.bus.emit(AgentEvent::UserSpeechStarted);
                 let server_cancels = self
@@ -74,6 +102,8 @@ impl Loop {
             }
             ServerEvent::SpeechStopped(_) => {
                 self.user_speaking = false;
+                self.start_turn(TurnTrigger::SpeechStopped);
+                self.expect_server_answer();
                 self.bus.emit(AgentEvent::UserSpeechStopped);
             }
             ServerEvent::InputAudioBufferTimeoutTriggered(_) => {
@@ -94,7 +124,12 @@ impl Loop {
             }
             ServerEvent::ResponseCreated(e) => {
                 let id = e.response.id.clone().unwrap_or_default();
+                self.server_answer_due = None;
+                if Self::is_filler(&e.response) {
+                    self.out_of_band.insert(id.clone());
+                }
                 self.gate.on_created(&id);
+                self.turns.response_created(Instant::now());
                 self.idle_reported = false;
             }
             ServerEvent::ResponseOutputItemAdded(e) => {
@@ -122,6 +157,8 @@ impl Loop {
                 Item::FunctionCall(call) => {
                     self.start_call(&e.response_id, &call.call_id, &call.name, &call.arguments);
                 }
+                // A filler's words are not in the conversation.
+                Item::Message(_) if self.out_of_band.contains(&e.response_id) => {}
                 Item::Message(message) => {
                     let id = message.id.clone().unwrap_or_default();
                     let text = match self.speech.heard(&id) {
@@ -143,6 +180,7 @@ impl Loop {
                     return;
                 }
                 self.speech.transcript(&e.item_id, &e.delta);
+                self.turns.text();
                 self.bus.emit(AgentEvent::AssistantDelta {
                     response_id: e.response_id,
                     item_id: e.item_id,
@@ -178,6 +216,8 @@ impl Loop {
             ServerEvent::ResponseDone(e) => {
                 let id = e.response.id.clone().unwrap_or_default();
                 self.gate.on_done(&id);
+                self.out_of_band.remove(&id);
+                self.turns.response_done(Instant::now());
                 if let Some(usage) = &e.response.usage {
                     self.usage.add(usage);
                 }
@@ -227,6 +267,7 @@ impl Loop {
             }
         };
         self.speech.received(&delta.item_id, audio.len());
+        self.turns.audio();
         if let Some(sink) = &mut self.sink {
             if let Err(error) = sink.play(&delta.item_id, &audio) {
                 self.bus.emit(AgentEvent::AudioError(error.to_string()));
@@ -241,6 +282,20 @@ impl Loop {
         }
     }
 
+    /// The user's input ended: a turn starts (one still open is reported as cut short).
+    fn start_turn(&mut self, trigger: TurnTrigger) {
+        if let Some(metrics) = self.turns.start(trigger, Instant::now()) {
+            self.bus.emit(AgentEvent::TurnMetrics(Box::new(metrics)));
+        }
+    }
+
+    /// The user took the turn before the open one was over.
+    fn end_turn_early(&mut self) {
+        if let Some(metrics) = self.turns.interrupted(Instant::now()) {
+            self.bus.emit(AgentEvent::TurnMetrics(Box::new(metrics)));
+        }
+    }
+
     /// Barge-in (the user spoke) or an interrupt through the handle.
     pub(super) async fn interrupt(&mut self, server_cancels: bool) {
         let active = self.gate.active().map(str::to_owned);
@@ -250,8 +305,14 @@ impl Loop {
             .speech
             .interrupt(sink, output_format, active.as_deref())
         {
-            self.send(ClientEvent::truncate(&cut.item_id, 0, cut.audio_end_ms))
-                .await;
+            // A filler's item is in no conversation: there is nothing to truncate.
+            if !active
+                .as_ref()
+                .is_some_and(|id| self.out_of_band.contains(id))
+            {
+                self.send(ClientEvent::truncate(&cut.item_id, 0, cut.audio_end_ms))
+                    .await;
+            }
             self.bus.emit(AgentEvent::Interrupted {
                 item_id: cut.item_id,
                 played_ms: cut.audio_end_ms,
@@ -269,6 +330,7 @@ impl Loop {
         match command {
             Command::Text(text) => {
                 self.idle_reported = false;
+                self.start_turn(TurnTrigger::Text);
                 self.post(ClientEvent::item_create(Item::user_text(text)))
                     .await;
                 self.gate.want(Want::UserTurn);
@@ -282,6 +344,7 @@ impl Loop {
                 let manual = self.session.effective_turn_detection().is_none();
                 if matches!(command, Command::Commit) || manual {
                     self.idle_reported = false;
+                    self.start_turn(TurnTrigger::Commit);
                     self.send(ClientEvent::commit()).await;
                     self.gate.want(Want::UserTurn);
                 }
@@ -291,7 +354,10 @@ impl Loop {
                 self.next_options = options.map(|o| *o);
                 self.gate.want(Want::Requested);
             }
-            Command::Interrupt => self.interrupt(false).await,
+            Command::Interrupt => {
+                self.end_turn_early();
+                self.interrupt(false).await;
+            }
             Command::Decide {
                 call_id,
                 approve,
@@ -314,9 +380,32 @@ impl Loop {
                 self.session.merge(&update);
                 self.send(ClientEvent::session_update(update)).await;
             }
+            Command::ChangeTools { change, reply } => {
+                let outcome = self.change_tools(*change).await;
+                // The caller may have stopped waiting; the change is made either way.
+                let _ = reply.send(outcome);
+            }
             Command::Raw(event) => {
                 self.send(*event).await;
             }
         }
+    }
+
+    /// Applies a tool change: the registry calls are looked up in and the session's tools
+    /// change together, with one `session.update` (kept for reconnects like any other).
+    async fn change_tools(
+        &mut self,
+        change: crate::agent::ToolChange,
+    ) -> Result<(), crate::tool::RegistryError> {
+        let applied = change.apply(self.calls.registry())?;
+        let mut update = applied.session;
+        if self.dialect == Dialect::Ga && update.kind.is_none() {
+            update.kind = Some(SessionKind::Realtime);
+        }
+        self.calls
+            .set_registry(std::sync::Arc::new(applied.registry), applied.removed);
+        self.session.merge(&update);
+        self.send(ClientEvent::session_update(update)).await;
+        Ok(())
     }
 }

@@ -3,8 +3,9 @@
 
 mod dispatch;
 mod link;
+mod talk;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -14,12 +15,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::SessionSummary;
 use super::builder::Settings;
-use super::calls::{Calls, Decision, Finished};
+use super::calls::{CallEvent, Calls, Decision, Finished};
 use super::event::{AgentEvent, AgentState, EventBus};
 use super::gate::{ResponseGate, Want};
 use super::handle::Command;
 use super::history::History;
 use super::speech::Speech;
+use super::turns::TurnClock;
 use super::uplink::Uplink;
 use super::usage::UsageTotals;
 use crate::audio::{AudioSink, AudioSource};
@@ -27,7 +29,7 @@ use crate::protocol::{
     ClientEvent, Dialect, Item, ResponseCreate, ResponseOptions, ServerEvent, SessionConfig,
     SessionKind,
 };
-use crate::tool::SessionInfo;
+use crate::tool::{SessionInfo, ToolSignal};
 use crate::transport::{
     CloseInfo, ConnectError, Connection, ConnectionGuard, EventSender, EventStream, Incoming,
     close_parts, connect_with_recorder,
@@ -92,6 +94,7 @@ struct Reconnect {
 enum Step {
     Shutdown,
     Finished(Finished),
+    Signal(ToolSignal),
     Incoming(Option<Incoming>),
     Command(Option<Command>),
     ReconnectDue,
@@ -125,6 +128,17 @@ struct Loop {
     reconnect: Option<Reconnect>,
     tool_calls: u64,
     started: Instant,
+    turns: TurnClock,
+    /// Our out-of-band responses (fillers) in progress: their items are not in the
+    /// conversation.
+    out_of_band: HashSet<String>,
+    /// Results of background calls, entering the conversation at the next quiet moment.
+    background_results: VecDeque<Item>,
+    /// Progress to say as a filler: (call id, message).
+    spoken_progress: VecDeque<(String, String)>,
+    /// The server's turn detection is about to answer the user (`speech_stopped` seen, no
+    /// `response.created` yet): not a quiet moment until then, or until this instant.
+    server_answer_due: Option<Instant>,
 }
 
 impl Runtime {
@@ -150,8 +164,13 @@ impl Runtime {
         let info = SessionInfo::new(settings.connect.model.clone(), dialect);
         let (sender_watch, sender_rx) = watch::channel(None);
         let uplink_cancel = shutdown.child_token();
+        let monitor = sink.as_ref().and_then(|sink| sink.monitor());
         let mut state = Loop {
-            calls: Calls::new(settings.tools.clone(), info),
+            calls: Calls::new(
+                settings.tools.clone(),
+                info,
+                settings.connect.api_key.iter().cloned().collect(),
+            ),
             history: History::new(settings.history_budget_chars),
             settings,
             bus,
@@ -176,6 +195,11 @@ impl Runtime {
             reconnect: None,
             tool_calls: 0,
             started: Instant::now(),
+            turns: TurnClock::new(monitor),
+            out_of_band: HashSet::new(),
+            background_results: VecDeque::new(),
+            spoken_progress: VecDeque::new(),
+            server_answer_due: None,
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 
@@ -261,20 +285,26 @@ impl Loop {
         let shutdown = self.shutdown.clone().cancelled_owned();
         tokio::pin!(shutdown);
         loop {
+            let wake_at = self.next_wake();
             let watching_playback =
                 self.state == AgentState::Speaking || !self.idle_reported || self.gate.held();
             let step = tokio::select! {
                 biased;
                 _ = &mut shutdown => Step::Shutdown,
-                finished = self.calls.next_finished() => Step::Finished(finished),
+                event = self.calls.next_event() => match event {
+                    CallEvent::Signal(signal) => Step::Signal(signal),
+                    CallEvent::Finished(finished) => Step::Finished(finished),
+                },
                 incoming = recv_live(&mut self.live) => Step::Incoming(incoming),
                 command = self.commands.recv() => Step::Command(command),
                 step = reconnect_step(&mut self.reconnect) => step,
                 _ = tick.tick(), if watching_playback => Step::Tick,
+                _ = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now).into()), if wake_at.is_some() => Step::Tick,
             };
             match step {
                 Step::Shutdown => return Ok(()),
                 Step::Finished(finished) => self.on_finished(finished).await,
+                Step::Signal(signal) => self.on_signal(signal).await,
                 Step::Incoming(incoming) => {
                     self.on_incoming(incoming).await?;
                     // Take whatever else has arrived in the same burst before looking around
@@ -362,12 +392,23 @@ impl Loop {
         }
     }
 
-    /// Sends `response.create` if one is wanted and allowed (the gate decides).
+    /// Sends `response.create` if one is wanted and allowed (the gate decides); at a quiet
+    /// moment, first lets background results into the conversation, or says a filler.
     async fn pump(&mut self) {
         if self.live.is_none() {
             return;
         }
+        if !self.background_results.is_empty() && self.quiet() && !self.calls.any_running() {
+            while let Some(item) = self.background_results.pop_front() {
+                self.post(ClientEvent::item_create(item)).await;
+            }
+            self.idle_reported = false;
+            self.gate.want(Want::Background);
+        }
         let Some(want) = self.gate.ready() else {
+            if self.quiet() {
+                self.say_filler().await;
+            }
             return;
         };
         let options = self.next_options.take();
@@ -400,12 +441,20 @@ impl Loop {
             self.state = state;
             self.bus.emit(AgentEvent::State(state));
         }
+        // Between `speech_stopped` and the server's own answer nothing is done yet.
+        let server_answering = self
+            .server_answer_due
+            .is_some_and(|due| Instant::now() < due);
         if !self.idle_reported
             && state == AgentState::Listening
             && !self.gate.busy()
             && !self.gate.is_wanted()
+            && !server_answering
         {
             self.idle_reported = true;
+            if let Some(metrics) = self.turns.idle(Instant::now()) {
+                self.bus.emit(AgentEvent::TurnMetrics(Box::new(metrics)));
+            }
             self.bus.emit(AgentEvent::Idle);
         }
     }

@@ -2,7 +2,9 @@
 //! configuration, and the errors a user can act on.
 //!
 //! On Linux the host is PulseAudio when a server answers (most desktops run it, or PipeWire
-//! speaking its protocol), else ALSA; [`AudioHost`] lets the user pick. Any device rate, channel
+//! speaking its protocol), else ALSA; [`AudioHost`] lets the user pick. PulseAudio is reached
+//! as its own clients reach it: through `PULSE_SERVER` or the runtime directory, and with the
+//! cookie of `PULSE_COOKIE` or the home directory, made if there is none. Any device rate, channel
 //! count and sample format is accepted and converted; the session's own rate and mono are
 //! preferred when the device offers them, so the sound server does the conversion.
 
@@ -10,6 +12,8 @@ mod config;
 mod health;
 mod list;
 mod mic;
+#[cfg(target_os = "linux")]
+mod pulse;
 mod speaker;
 
 use std::time::Duration;
@@ -30,6 +34,8 @@ use super::{AudioError, Direction};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum AudioHost {
     /// PulseAudio when a server answers, else ALSA (on other platforms: the platform default).
+    /// Each device opened with it chooses on its own; [`choose_host`] makes one choice for
+    /// both directions of a session.
     #[default]
     Auto,
     /// A PulseAudio server (or PipeWire's PulseAudio service), through cpal's pure-Rust client.
@@ -97,27 +103,69 @@ impl Default for DeviceOptions {
     }
 }
 
+/// The sound system a session uses for both directions, chosen once by [`choose_host`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChosenHost {
+    /// The host to open the microphone and the speaker with. On Linux this is never
+    /// [`AudioHost::Auto`], so both directions go through the same sound system.
+    pub host: AudioHost,
+    /// Why [`AudioHost::Auto`] did not choose PulseAudio, when it fell back to ALSA.
+    pub fallback: Option<String>,
+}
+
+impl std::fmt::Display for ChosenHost {
+    /// `pulseaudio`, or `alsa (pulseaudio is not available: WHY)` after a fallback.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.fallback {
+            None => write!(f, "{}", self.host),
+            Some(why) => write!(f, "{} (pulseaudio is not available: {why})", self.host),
+        }
+    }
+}
+
+/// Chooses the sound system once, for a session that opens both a microphone and a speaker:
+/// [`AudioHost::Auto`] becomes PulseAudio when a server answers, else ALSA (saying why), so
+/// the two directions cannot end up on different hosts when the sound system changes between
+/// the two opens. An explicit host is checked and kept. Pass [`ChosenHost::host`] in the
+/// [`DeviceOptions`] of both devices.
+pub fn choose_host(choice: AudioHost) -> Result<ChosenHost, AudioError> {
+    #[cfg(target_os = "linux")]
+    if choice == AudioHost::Auto {
+        return match open_pulseaudio() {
+            Ok(_) => Ok(ChosenHost {
+                host: AudioHost::PulseAudio,
+                fallback: None,
+            }),
+            Err(pulse) => {
+                open_host(AudioHost::Alsa)?;
+                Ok(ChosenHost {
+                    host: AudioHost::Alsa,
+                    fallback: Some(match pulse {
+                        AudioError::HostUnavailable { detail, .. } => detail,
+                        other => other.to_string(),
+                    }),
+                })
+            }
+        };
+    }
+    open_host(choice)?;
+    Ok(ChosenHost {
+        host: choice,
+        fallback: None,
+    })
+}
+
 /// The sound system to use, and its name.
 pub(crate) fn open_host(choice: AudioHost) -> Result<(cpal::Host, &'static str), AudioError> {
     #[cfg(target_os = "linux")]
     {
-        let unavailable = |host: &str, e: cpal::Error| AudioError::HostUnavailable {
-            host: host.into(),
-            detail: e.to_string(),
-        };
         match choice {
-            AudioHost::Auto => match cpal::host_from_id(cpal::HostId::PulseAudio) {
-                Ok(host) => Ok((host, "pulseaudio")),
-                Err(_) => cpal::host_from_id(cpal::HostId::Alsa)
-                    .map(|host| (host, "alsa"))
-                    .map_err(|e| unavailable("alsa", e)),
-            },
-            AudioHost::PulseAudio => cpal::host_from_id(cpal::HostId::PulseAudio)
-                .map(|host| (host, "pulseaudio"))
-                .map_err(|e| unavailable("pulseaudio", e)),
-            AudioHost::Alsa => cpal::host_from_id(cpal::HostId::Alsa)
-                .map(|host| (host, "alsa"))
-                .map_err(|e| unavailable("alsa", e)),
+            AudioHost::Auto => open_pulseaudio().or_else(|pulse| {
+                tracing::info!(reason = %pulse, "using ALSA");
+                open_alsa()
+            }),
+            AudioHost::PulseAudio => open_pulseaudio(),
+            AudioHost::Alsa => open_alsa(),
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -130,6 +178,37 @@ pub(crate) fn open_host(choice: AudioHost) -> Result<(cpal::Host, &'static str),
             }),
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+fn open_pulseaudio() -> Result<(cpal::Host, &'static str), AudioError> {
+    let unavailable = |detail: String| AudioError::HostUnavailable {
+        host: "pulseaudio".into(),
+        detail,
+    };
+    pulse::prepare().map_err(unavailable)?;
+    cpal::host_from_id(cpal::HostId::PulseAudio)
+        .map(|host| (host, "pulseaudio"))
+        .map_err(|e| {
+            let detail = e.to_string();
+            // The server closing the socket before its reply is what a refused handshake
+            // looks like from the client; say that rather than the bare read error.
+            unavailable(if detail.contains("failed to fill whole buffer") {
+                format!("the server closed the connection during authentication ({detail})")
+            } else {
+                detail
+            })
+        })
+}
+
+#[cfg(target_os = "linux")]
+fn open_alsa() -> Result<(cpal::Host, &'static str), AudioError> {
+    cpal::host_from_id(cpal::HostId::Alsa)
+        .map(|host| (host, "alsa"))
+        .map_err(|e| AudioError::HostUnavailable {
+            host: "alsa".into(),
+            detail: e.to_string(),
+        })
 }
 
 /// The name a user types to pick `device`: its id within the host.

@@ -99,11 +99,16 @@ impl PlaybackRenderer {
         if frames == 0 {
             return;
         }
+        let from = self.position;
         self.position += frames as u64;
-        let heard_by = match starts_at {
-            Some(start) => start + self.duration_of(frames),
-            None => Instant::now(),
+        let (first_heard, heard_by) = match starts_at {
+            Some(start) => (start, start + self.duration_of(frames)),
+            None => {
+                let now = Instant::now();
+                (now, now)
+            }
         };
+        self.shared.rendered_range(from, self.position, first_heard);
         self.shared.publish_rendered(self.position, heard_by);
     }
 

@@ -28,6 +28,10 @@ pub(crate) struct Shared {
     overflow_frames: AtomicU64,
     /// Consumer: whether a [`FarEnd`](crate::audio::FarEnd) reader wants the rendered signal.
     pub(crate) far_end_enabled: std::sync::Arc<AtomicBool>,
+    /// Producer: a frame position to time (turn latency), `u64::MAX` for none.
+    mark: AtomicU64,
+    /// Consumer: when the frame at `mark` is heard (ns since `base`); 0 until it is rendered.
+    mark_heard_ns: AtomicU64,
 }
 
 impl Shared {
@@ -42,6 +46,8 @@ impl Shared {
             stopped: AtomicBool::new(false),
             overflow_frames: AtomicU64::new(0),
             far_end_enabled: std::sync::Arc::new(AtomicBool::new(false)),
+            mark: AtomicU64::new(u64::MAX),
+            mark_heard_ns: AtomicU64::new(0),
         }
     }
 
@@ -74,7 +80,28 @@ impl Shared {
         self.overflow_frames.load(Ordering::Relaxed)
     }
 
+    /// Times the next frame pushed: [`Shared::mark_heard`] reports when it is heard.
+    pub(crate) fn mark_next(&self) {
+        self.mark_heard_ns.store(0, Ordering::Release);
+        self.mark
+            .store(self.pushed_end.load(Ordering::Acquire), Ordering::Release);
+    }
+
     // --- consumer side ---
+
+    /// Frames `[from, to)` were rendered, the frame at `from` heard at `first_heard` and each
+    /// next one `1 / render_rate` later: records when the marked frame is heard, if it is among
+    /// them. Two atomic loads when it is not (this runs in the audio callback).
+    pub(crate) fn rendered_range(&self, from: u64, to: u64, first_heard: Instant) {
+        let mark = self.mark.load(Ordering::Acquire);
+        if mark < from || mark >= to || self.mark_heard_ns.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        let offset =
+            Duration::from_nanos((mark - from) * 1_000_000_000 / u64::from(self.render_rate));
+        self.mark_heard_ns
+            .store(self.nanos(first_heard + offset), Ordering::Release);
+    }
 
     pub(crate) fn flush_to(&self) -> u64 {
         self.flush_to.load(Ordering::Acquire)
@@ -138,6 +165,15 @@ impl Shared {
     pub(crate) fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
     }
+
+    /// When the frame marked by [`Shared::mark_next`] is (or will be) heard; `None` until it
+    /// has been rendered.
+    pub(crate) fn mark_heard(&self) -> Option<Instant> {
+        match self.mark_heard_ns.load(Ordering::Acquire) {
+            0 => None,
+            nanos => Some(self.instant(nanos)),
+        }
+    }
 }
 
 /// A cheap, cloneable view of a sink's playback for the capture side: is the assistant audible
@@ -167,6 +203,25 @@ impl PlaybackMonitor {
                 .shared
                 .heard_by()
                 .is_some_and(|heard_by| now < heard_by + tail)
+    }
+
+    /// Starts timing the next audio queued to this playback: once its first frame has been
+    /// rendered, [`next_audio_heard`](Self::next_audio_heard) says when the listener hears it.
+    /// One timing at a time per playback (the agent times the first audio of each turn); a new
+    /// call replaces the previous one.
+    pub fn time_next_audio(&self) {
+        self.shared.mark_next();
+    }
+
+    /// When the first frame queued after [`time_next_audio`](Self::time_next_audio) is heard
+    /// (the render time plus the device's latency); `None` until it has been rendered.
+    pub fn next_audio_heard(&self) -> Option<Instant> {
+        self.shared.mark_heard()
+    }
+
+    /// When the last frame rendered so far is heard; `None` before any audio was rendered.
+    pub fn heard_by(&self) -> Option<Instant> {
+        self.shared.heard_by()
     }
 
     fn is_playing_at(&self, now: Instant) -> bool {

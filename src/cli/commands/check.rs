@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::config::{Config, TurnDetectionKind};
 use crate::protocol::{Dialect, Modality};
-use crate::tool::{DeclaredToolSpec, ToolRegistry};
+use crate::tool::{ChildEnv, DeclaredToolSpec, ToolRegistry};
 use crate::transport::URL_ENV_VAR;
 
 use super::super::args::GlobalArgs;
@@ -147,6 +147,15 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
             line.push_str(", asks before running");
         }
         let _ = writeln!(out, "{line}");
+        if let Some(env) = declared.and_then(|t| t.child_env()) {
+            let _ = writeln!(out, "{:<18}env: {}", "", describe_env(env));
+            for name in env.resolve().unset() {
+                warnings.push(format!(
+                    "tool {}: environment variable {name} (in pass_env) is not set",
+                    registered.name()
+                ));
+            }
+        }
         if let Some(tool) = declared {
             for variable in tool.missing_env_vars() {
                 warnings.push(format!(
@@ -176,6 +185,31 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
     let _ = write!(out, "{verdict}");
     println!("{out}");
     Ok(())
+}
+
+/// What a command tool's program gets of the environment: names only, never values.
+fn describe_env(env: &ChildEnv) -> String {
+    let resolved = env.resolve();
+    let mut withheld: Vec<&str> = env.withheld_names().collect();
+    withheld.extend(resolved.withheld().iter().map(String::as_str));
+    withheld.sort_unstable();
+    withheld.dedup();
+    let set: Vec<&str> = env.set_names().collect();
+    let mut text = if env.inherits() {
+        format!(
+            "the agent's environment ({} variables)",
+            resolved.vars().len()
+        )
+    } else if resolved.vars().is_empty() {
+        "none (inherit_env = false)".to_owned()
+    } else {
+        format!("only {} (inherit_env = false)", resolved.names().join(", "))
+    };
+    if env.inherits() && !set.is_empty() {
+        let _ = write!(text, ", setting {}", set.join(", "));
+    }
+    let _ = write!(text, "; never {}", withheld.join(", "));
+    text
 }
 
 fn describe_instructions(config: &Config) -> String {

@@ -56,6 +56,10 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         crate::config::HostChoice::PulseAudio => crate::audio::AudioHost::PulseAudio,
         crate::config::HostChoice::Alsa => crate::audio::AudioHost::Alsa,
     };
+    // One choice for both directions: opened separately, `auto` could put the speaker on one
+    // sound system and the microphone on another.
+    let chosen = crate::audio::choose_host(host)?;
+    let host = chosen.host;
     let speaker = SpeakerSink::open(
         &DeviceOptions {
             host,
@@ -73,6 +77,7 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         input_format,
         audio.frame_ms.unwrap_or(DEFAULT_FRAME_MS),
     )?;
+    let (speaker_name, mic_name) = (speaker.device().to_owned(), mic.device().to_owned());
     let half_duplex = audio
         .half_duplex
         .unwrap_or_else(|| speaker.is_default_device());
@@ -97,6 +102,10 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         .audio_sink(speaker)
         .audio_events(false);
     let mut renderer = Renderer::terminal(true);
+    renderer.note(&format!(
+        "audio: {chosen}; speaker `{}`, microphone `{}`",
+        speaker_name, mic_name
+    ));
     if context.sim.is_some() {
         renderer.note(
             "the simulated model hears when you speak (by loudness) but cannot understand \

@@ -131,7 +131,7 @@ impl Connection {
                     self.no_such_item(&d.item_id, event_id).await
                 }
             }
-            ClientEvent::ResponseCreate(_) => {
+            ClientEvent::ResponseCreate(create) => {
                 if let Some(active) = &self.active {
                     let message = format!(
                         "Conversation already has an active response in progress: {}. Wait until the response is finished before creating a new one.",
@@ -148,8 +148,10 @@ impl Connection {
                         )
                         .await;
                 }
-                let reply = self.shared.next_reply(&self.state, false, 0);
-                self.start_response(reply).await
+                let options = create.response.as_deref();
+                let reply = self.shared.next_reply(&self.state, false, 0, options);
+                let out_of_band = options.and_then(OutOfBand::of);
+                self.start_response_with(reply, out_of_band).await
             }
             ClientEvent::ResponseCancel(_) => {
                 if self.active.is_some() {

@@ -47,9 +47,28 @@ pub(crate) enum Command {
     Freeze,
 }
 
+/// What makes a response out of band (`conversation: "none"`): its output stays out of the
+/// conversation, and its `metadata` is echoed.
+#[derive(Debug, Clone)]
+pub(super) struct OutOfBand {
+    metadata: Option<Value>,
+}
+
+impl OutOfBand {
+    pub(super) fn of(options: &crate::protocol::ResponseOptions) -> Option<OutOfBand> {
+        (options.conversation.as_deref() == Some("none")).then(|| OutOfBand {
+            metadata: options.metadata.clone(),
+        })
+    }
+}
+
 /// A response being streamed.
+///
+/// One at a time: the fake refuses a `response.create` while any response streams, also while
+/// an out-of-band one does (the API would run that one in parallel).
 struct Active {
     id: String,
+    out_of_band: Option<OutOfBand>,
     planned: VecDeque<Planned>,
     output: Vec<Item>,
     pace: Option<Duration>,
@@ -65,6 +84,8 @@ struct Planned {
     event: ServerEvent,
     /// Deltas are skipped when the response is cancelled; done events are still sent.
     delta: bool,
+    /// Wait this long before sending it (taken when the wait starts).
+    wait: Option<Duration>,
 }
 
 pub(crate) struct Connection {
@@ -139,7 +160,13 @@ impl Connection {
             let flow = tokio::select! {
                 frame = self.ws.next() => match frame {
                     Some(Ok(Message::Text(text))) => self.on_frame(&text).await,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Flow::Stop,
+                    Some(Ok(Message::Close(_))) => {
+                        // Complete the close handshake: tungstenite has queued the reply, and
+                        // closing the sink writes it (a read would too, but there is none).
+                        let _ = SinkExt::close(&mut self.ws).await;
+                        Flow::Stop
+                    }
+                    None | Some(Err(_)) => Flow::Stop,
                     Some(Ok(Message::Binary(_))) => {
                         self.send_error(ApiError::new("invalid_request_error", "invalid_event", "Binary frames are not supported."), None).await
                     }
@@ -259,7 +286,7 @@ impl Connection {
                 {
                     return flow;
                 }
-                let reply = self.shared.next_reply(&self.state, true, ms);
+                let reply = self.shared.next_reply(&self.state, true, ms, None);
                 self.start_response(reply).await
             }
             Command::StartResponse(reply) => {

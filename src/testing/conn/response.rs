@@ -4,6 +4,15 @@ use super::*;
 
 impl Connection {
     pub(super) async fn start_response(&mut self, reply: Reply) -> Flow {
+        self.start_response_with(reply, None).await
+    }
+
+    /// Starts a response; `out_of_band` ones write nothing to the conversation.
+    pub(super) async fn start_response_with(
+        &mut self,
+        reply: Reply,
+        out_of_band: Option<OutOfBand>,
+    ) -> Flow {
         let id = self.next_id("resp");
         let session = self.state.lock().unwrap().session.clone();
         let audio = session
@@ -12,6 +21,7 @@ impl Connection {
             .is_none_or(|m| m.contains(&crate::protocol::Modality::Audio));
         let mut active = Active {
             id: id.clone(),
+            out_of_band,
             planned: VecDeque::new(),
             output: Vec::new(),
             pace: reply.pace,
@@ -24,6 +34,10 @@ impl Connection {
         };
         let mut response = self.response_object(&id, ResponseStatus::InProgress, &session);
         response.output.clear();
+        if let Some(out_of_band) = &active.out_of_band {
+            response.conversation_id = None;
+            response.metadata = out_of_band.metadata.clone();
+        }
         let created = ServerEvent::ResponseCreated(ResponseEvent {
             response: Box::new(response),
             ..Default::default()
@@ -37,8 +51,25 @@ impl Connection {
                 reply.audio_chunk_bytes,
             );
         }
+        if let Some(wait) = reply.first_delta_after {
+            if let Some(first) = active.planned.iter_mut().find(|p| p.delta) {
+                first.wait = Some(wait);
+            }
+        }
+        let batch = match reply.created_after {
+            // Not a delta: a cancel before it still sends it, then `response.done`.
+            Some(wait) => {
+                active.planned.push_front(Planned {
+                    event: created,
+                    delta: false,
+                    wait: Some(wait),
+                });
+                Vec::new()
+            }
+            None => vec![created],
+        };
         self.active = Some(active);
-        self.stream_due_after(vec![created]).await
+        self.stream_due_after(batch).await
     }
 
     pub(super) fn plan_output(
@@ -51,8 +82,20 @@ impl Connection {
     ) {
         let item_id = self.next_id("item");
         let response_id = active.id.clone();
+        let dialect = self.dialect;
+        let in_conversation = active.out_of_band.is_none();
+        let added = |response_id: &str, index: u32, item: Item| {
+            added_item(dialect, in_conversation, response_id, index, item)
+        };
+        let done = |response_id: &str, index: u32, item: Item| {
+            done_item(dialect, in_conversation, response_id, index, item)
+        };
         let push = |active: &mut Active, event: ServerEvent, delta: bool| {
-            active.planned.push_back(Planned { event, delta });
+            active.planned.push_back(Planned {
+                event,
+                delta,
+                wait: None,
+            });
         };
         match output {
             Output::FunctionCall {
@@ -69,12 +112,7 @@ impl Connection {
                     arguments: String::new(),
                     ..FunctionCallItem::default()
                 };
-                for event in added_item(
-                    self.dialect,
-                    &response_id,
-                    index,
-                    Item::FunctionCall(item.clone()),
-                ) {
+                for event in added(&response_id, index, Item::FunctionCall(item.clone())) {
                     push(active, event, false);
                 }
                 let half = split_point(arguments, arguments.len() / 2);
@@ -112,12 +150,7 @@ impl Connection {
                 );
                 item.status = Some(ItemStatus::Completed);
                 item.arguments = arguments.clone();
-                for event in done_item(
-                    self.dialect,
-                    &response_id,
-                    index,
-                    Item::FunctionCall(item.clone()),
-                ) {
+                for event in done(&response_id, index, Item::FunctionCall(item.clone())) {
                     push(active, event, false);
                 }
                 active.output.push(Item::FunctionCall(item));
@@ -136,12 +169,7 @@ impl Connection {
                     role: Role::Assistant,
                     ..MessageItem::default()
                 };
-                for event in added_item(
-                    self.dialect,
-                    &response_id,
-                    index,
-                    Item::Message(item.clone()),
-                ) {
+                for event in added(&response_id, index, Item::Message(item.clone())) {
                     push(active, event, false);
                 }
                 let empty_part = ContentPart {
@@ -257,12 +285,7 @@ impl Connection {
                     kind: item_kind,
                     ..full_part
                 }];
-                for event in done_item(
-                    self.dialect,
-                    &response_id,
-                    index,
-                    Item::Message(item.clone()),
-                ) {
+                for event in done(&response_id, index, Item::Message(item.clone())) {
                     push(active, event, false);
                 }
                 active.output.push(Item::Message(item));
@@ -283,6 +306,10 @@ impl Connection {
         while let Some(active) = self.active.as_mut() {
             if active.next_at > Instant::now() {
                 break;
+            }
+            if let Some(wait) = active.planned.front_mut().and_then(|p| p.wait.take()) {
+                active.next_at = Instant::now() + wait;
+                continue;
             }
             let Some(planned) = active.planned.pop_front() else {
                 finished = Some(if active.fail {
@@ -324,7 +351,13 @@ impl Connection {
 
     /// Keeps the conversation in step with what has been streamed.
     pub(super) fn track(&mut self, event: &ServerEvent) {
+        let out_of_band = self
+            .active
+            .as_ref()
+            .is_some_and(|active| active.out_of_band.is_some());
         match event {
+            ServerEvent::ResponseOutputItemAdded(_) | ServerEvent::ResponseOutputItemDone(_)
+                if out_of_band => {}
             ServerEvent::ResponseOutputItemAdded(e) => {
                 self.state.lock().unwrap().conversation.push(e.item.clone());
             }
@@ -385,6 +418,10 @@ impl Connection {
         let session = self.state.lock().unwrap().session.clone();
         let mut response = self.response_object(&active.id, status.clone(), &session);
         response.output = active.output;
+        if let Some(out_of_band) = active.out_of_band {
+            response.conversation_id = None;
+            response.metadata = out_of_band.metadata;
+        }
         response.status_details = match status {
             ResponseStatus::Cancelled => Some(StatusDetails {
                 kind: Some("cancelled".into()),
@@ -498,35 +535,49 @@ impl Connection {
     }
 }
 
-fn added_item(dialect: Dialect, response_id: &str, index: u32, item: Item) -> Vec<ServerEvent> {
+fn added_item(
+    dialect: Dialect,
+    in_conversation: bool,
+    response_id: &str,
+    index: u32,
+    item: Item,
+) -> Vec<ServerEvent> {
     // The item enters the conversation as the response adds it: GA says so with
     // `conversation.item.added`, beta with `conversation.item.created`.
     let conversation = ItemEvent {
         item: item.clone(),
         ..Default::default()
     };
-    vec![
-        ServerEvent::ResponseOutputItemAdded(OutputItemEvent {
-            response_id: response_id.to_owned(),
-            output_index: index,
-            item,
-            ..Default::default()
-        }),
-        match dialect {
+    let mut events = vec![ServerEvent::ResponseOutputItemAdded(OutputItemEvent {
+        response_id: response_id.to_owned(),
+        output_index: index,
+        item,
+        ..Default::default()
+    })];
+    // An out-of-band response's items are in no conversation.
+    if in_conversation {
+        events.push(match dialect {
             Dialect::Ga => ServerEvent::ConversationItemAdded(conversation),
             Dialect::Beta => ServerEvent::ConversationItemCreated(conversation),
-        },
-    ]
+        });
+    }
+    events
 }
 
-fn done_item(dialect: Dialect, response_id: &str, index: u32, item: Item) -> Vec<ServerEvent> {
+fn done_item(
+    dialect: Dialect,
+    in_conversation: bool,
+    response_id: &str,
+    index: u32,
+    item: Item,
+) -> Vec<ServerEvent> {
     let mut events = vec![ServerEvent::ResponseOutputItemDone(OutputItemEvent {
         response_id: response_id.to_owned(),
         output_index: index,
         item: item.clone(),
         ..Default::default()
     })];
-    if dialect == Dialect::Ga {
+    if dialect == Dialect::Ga && in_conversation {
         events.push(ServerEvent::ConversationItemDone(ItemEvent {
             item,
             ..Default::default()

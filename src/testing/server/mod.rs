@@ -166,6 +166,7 @@ impl Shared {
         state: &Mutex<ConnState>,
         from_turn_detection: bool,
         committed_audio_ms: u64,
+        options: Option<&crate::protocol::ResponseOptions>,
     ) -> Reply {
         let mut script = self.script.lock().unwrap();
         if let Some(reply) = script.replies.pop_front() {
@@ -180,6 +181,7 @@ impl Shared {
             conversation: state.conversation.items(),
             from_turn_detection,
             committed_audio_ms,
+            options,
         })
     }
 }
@@ -193,6 +195,7 @@ pub struct FakeServerBuilder {
     detect_speech: bool,
     record_events: bool,
     session: SessionConfig,
+    port: u16,
 }
 
 impl std::fmt::Debug for FakeServerBuilder {
@@ -250,14 +253,26 @@ impl FakeServerBuilder {
         self
     }
 
-    /// Binds 127.0.0.1 on a free port and starts accepting connections.
+    /// Listens on this port of 127.0.0.1 (default 0: a free one, which tests should use).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds 127.0.0.1 on a free port (or the one set with [`port`](Self::port)) and starts
+    /// accepting connections. Panics when the port cannot be bound: see
+    /// [`try_start`](Self::try_start).
     pub async fn start(self) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let port = self.port;
+        self.try_start()
             .await
-            .expect("binding 127.0.0.1:0 works on any machine with loopback");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
+            .unwrap_or_else(|e| panic!("binding 127.0.0.1:{port} failed: {e}"))
+    }
+
+    /// [`start`](Self::start), with a failure to bind the port (in use, not permitted) returned.
+    pub async fn try_start(self) -> std::io::Result<FakeServer> {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await?;
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             started: Instant::now(),
             changed: Notify::new(),
@@ -276,11 +291,11 @@ impl FakeServerBuilder {
             panic: Mutex::new(None),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
-        FakeServer {
+        Ok(FakeServer {
             addr,
             shared,
             accept,
-        }
+        })
     }
 }
 
@@ -324,6 +339,7 @@ impl FakeServer {
             detect_speech: false,
             record_events: true,
             session: default_session(),
+            port: 0,
         }
     }
 

@@ -14,14 +14,12 @@ use super::bounded::{bounded_text, read_bounded};
 use super::template::{Template, verbatim};
 use super::{CommonSpec, Declared, SpecError, no_parameters};
 use crate::protocol::FunctionDefinition;
-use crate::tool::{DynTool, OnInterrupt, ToolContext, ToolError, ToolOptions};
+use crate::tool::{ChildEnv, DynTool, OnInterrupt, ToolContext, ToolError, ToolOptions};
 
 /// The most stdout sent to the model, unless `max_output_bytes` says otherwise.
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 * 1024;
 /// The most stderr sent to the model with a failed exit.
 const MAX_STDERR_BYTES: usize = 4 * 1024;
-/// Never handed to a tool's program: the API key is the agent's, not the tool's.
-const WITHHELD_ENV: &[&str] = &["OPENAI_API_KEY"];
 
 /// A `kind = "command"` entry of `agent.toml`.
 ///
@@ -31,7 +29,8 @@ const WITHHELD_ENV: &[&str] = &["OPENAI_API_KEY"];
 /// an absent optional argument is left out. The arguments are also written to the program's
 /// stdin as one JSON object. Its stdout (cut to `max_output_bytes`) is the result; a non-zero
 /// exit sends its stderr to the model as an error, with the exit status. The program inherits
-/// the agent's environment, less `OPENAI_API_KEY`, plus `env`. A call that times out or is
+/// the agent's environment (or, with `inherit_env = false`, only the `pass_env` variables),
+/// plus `env`; it never gets the API key (see [`ChildEnv`]). A call that times out or is
 /// cancelled kills the program (not processes it started in the background).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +52,10 @@ pub struct CommandToolSpec {
     /// What a barge-in does to a running call.
     #[serde(default)]
     pub on_interrupt: OnInterrupt,
+    /// Milliseconds a call may run before the assistant says a short filler ("one moment");
+    /// none by default.
+    #[serde(default)]
+    pub filler_after_ms: Option<u64>,
     /// The program: a name looked up on `PATH`, or a path. Taken literally: the model never
     /// chooses which program runs.
     pub program: String,
@@ -62,7 +65,14 @@ pub struct CommandToolSpec {
     /// The working directory (default: the agent's).
     #[serde(default)]
     pub cwd: Option<PathBuf>,
-    /// Extra environment variables for the program.
+    /// Whether the program inherits the agent's environment (default `true`); `false` gives it
+    /// only the `pass_env` variables and `env`.
+    #[serde(default = "inherit_by_default")]
+    pub inherit_env: bool,
+    /// With `inherit_env = false`: the variables copied from the agent's environment.
+    #[serde(default)]
+    pub pass_env: Vec<String>,
+    /// Environment variables set for the program.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// The most stdout bytes sent to the model (default 16 KiB); the rest is dropped with a note.
@@ -70,7 +80,22 @@ pub struct CommandToolSpec {
     pub max_output_bytes: Option<usize>,
 }
 
+fn inherit_by_default() -> bool {
+    true
+}
+
 impl CommandToolSpec {
+    /// The environment policy this declaration asks for (the API key is withheld on top).
+    pub fn child_env(&self) -> ChildEnv {
+        let mut env = ChildEnv::inherit()
+            .inherit_env(self.inherit_env)
+            .pass_env(self.pass_env.iter().cloned());
+        for (name, value) in &self.env {
+            env = env.env(name.clone(), value.clone());
+        }
+        env
+    }
+
     /// Resolves a relative `program` path (one with a `/`) and a relative `cwd` against `base`,
     /// the directory of the `agent.toml` that declares them. A bare name stays a `PATH` lookup.
     pub fn relative_to(mut self, base: &Path) -> Self {
@@ -142,7 +167,7 @@ pub struct CommandTool {
     program: String,
     args: Vec<Template>,
     cwd: Option<PathBuf>,
-    env: BTreeMap<String, String>,
+    env: ChildEnv,
     max_output_bytes: usize,
 }
 
@@ -156,6 +181,7 @@ impl CommandTool {
             timeout: spec.timeout,
             confirm: spec.confirm,
             on_interrupt: spec.on_interrupt,
+            filler_after_ms: spec.filler_after_ms,
         })?;
         let fail = |key: String, message: String| SpecError::new(&spec.name, key, message);
         if spec.program.trim().is_empty() {
@@ -181,14 +207,23 @@ impl CommandTool {
             }
             args.push(template);
         }
-        if let Some(bad) = spec
-            .env
-            .keys()
-            .find(|key| key.is_empty() || key.contains(['=', '\0']))
-        {
+        let env = spec.child_env();
+        if let Some((list, index, bad)) = env.invalid_name() {
+            let key = match list {
+                "env" => format!("env.{bad}"),
+                _ => format!("{list}[{index}]"),
+            };
             return Err(fail(
-                format!("env.{bad}"),
+                key,
                 "an environment variable name cannot be empty or hold `=`".into(),
+            ));
+        }
+        if spec.inherit_env && !spec.pass_env.is_empty() {
+            return Err(fail(
+                "pass_env".into(),
+                "`pass_env` picks what a program gets when it does not inherit the agent's \
+                 environment: add inherit_env = false, or remove pass_env"
+                    .into(),
             ));
         }
         let max_output_bytes = match spec.max_output_bytes {
@@ -206,9 +241,21 @@ impl CommandTool {
             program: spec.program,
             args,
             cwd: spec.cwd,
-            env: spec.env,
+            env,
             max_output_bytes,
         })
+    }
+
+    /// Also withholds the variable `name` (and any variable holding its value) from the
+    /// program: the variable `api_key_env` names, for a tool declared in agent.toml.
+    pub fn withhold_var(mut self, name: impl Into<String>) -> Self {
+        self.env = self.env.withhold_var(name);
+        self
+    }
+
+    /// The environment policy the program runs with.
+    pub fn child_env(&self) -> &ChildEnv {
+        &self.env
     }
 
     /// The argv (after the program) for these validated arguments.
@@ -219,7 +266,7 @@ impl CommandTool {
             .collect()
     }
 
-    fn command(&self, argv: &[String]) -> Command {
+    fn command(&self, argv: &[String], ctx: &ToolContext) -> Command {
         let mut command = Command::new(&self.program);
         command
             .args(argv)
@@ -228,10 +275,10 @@ impl CommandTool {
             .stderr(Stdio::piped())
             // Dropping the call (timeout, cancel, session end) kills the program.
             .kill_on_drop(true);
-        for name in WITHHELD_ENV {
-            command.env_remove(name);
-        }
-        command.envs(&self.env);
+        self.env
+            .clone()
+            .withhold_from(ctx)
+            .apply(command.as_std_mut());
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
         }
@@ -250,9 +297,14 @@ impl CommandTool {
         }
     }
 
-    async fn run(&self, argv: &[String], stdin_json: String) -> Result<String, CommandError> {
+    async fn run(
+        &self,
+        argv: &[String],
+        stdin_json: String,
+        ctx: &ToolContext,
+    ) -> Result<String, CommandError> {
         let mut child = self
-            .command(argv)
+            .command(argv, ctx)
             .spawn()
             .map_err(|error| self.spawn_error(error))?;
         let stdin = child.stdin.take();
@@ -353,7 +405,7 @@ impl DynTool for CommandTool {
         tokio::select! {
             biased;
             () = ctx.cancelled() => Err(ToolError::Cancelled),
-            result = self.run(&argv, stdin_json) => result.map_err(ToolError::failed),
+            result = self.run(&argv, stdin_json, &ctx) => result.map_err(ToolError::failed),
         }
     }
 }
@@ -363,13 +415,26 @@ mod tests {
     use std::ffi::OsStr;
 
     use super::*;
+    use crate::ApiKey;
 
-    /// The agent's API key is never passed on to a tool's program.
+    /// The agent's API key is never passed on to a tool's program, by name or by value.
     #[test]
     fn api_key_is_withheld_from_the_program() {
         let spec: CommandToolSpec = toml::from_str("name = \"t\"\nprogram = \"env\"").unwrap();
-        let command = CommandTool::new(spec).unwrap().command(&[]);
+        let ctx = ToolContext::standalone("c")
+            .with_withheld_secrets(vec![ApiKey::new("sk-not-in-this-environment-42")]);
+        let command = CommandTool::new(spec).unwrap().command(&[], &ctx);
         let envs: Vec<_> = command.as_std().get_envs().collect();
-        assert_eq!(envs, [(OsStr::new("OPENAI_API_KEY"), None)]);
+        assert!(
+            !envs
+                .iter()
+                .any(|(name, _)| *name == OsStr::new("OPENAI_API_KEY")),
+            "{envs:?}"
+        );
+        assert_eq!(
+            envs.len(),
+            ChildEnv::inherit().resolve().vars().len(),
+            "the environment is set explicitly"
+        );
     }
 }

@@ -93,6 +93,10 @@ pub struct HttpToolSpec {
     /// What a barge-in does to a running call.
     #[serde(default)]
     pub on_interrupt: OnInterrupt,
+    /// Milliseconds a call may run before the assistant says a short filler ("one moment");
+    /// none by default.
+    #[serde(default)]
+    pub filler_after_ms: Option<u64>,
     /// The method (default `GET`).
     #[serde(default)]
     pub method: HttpMethod,
@@ -264,6 +268,7 @@ impl HttpTool {
             timeout: spec.timeout,
             confirm: spec.confirm,
             on_interrupt: spec.on_interrupt,
+            filler_after_ms: spec.filler_after_ms,
         })?;
         let fail = |key: &str, message: String| SpecError::new(&spec.name, key, message);
         let url = Template::parse(&spec.url).map_err(|message| fail("url", message))?;

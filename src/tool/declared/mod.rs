@@ -129,6 +129,7 @@ pub(crate) struct CommonSpec<'a> {
     pub timeout: Option<f64>,
     pub confirm: bool,
     pub on_interrupt: OnInterrupt,
+    pub filler_after_ms: Option<u64>,
 }
 
 impl Declared {
@@ -158,6 +159,20 @@ impl Declared {
                 timeout,
                 on_interrupt: spec.on_interrupt,
                 requires_approval: spec.confirm,
+                filler_after: match spec.filler_after_ms {
+                    None => None,
+                    Some(ms) if (1..=600_000).contains(&ms) => Some(Duration::from_millis(ms)),
+                    Some(ms) => {
+                        return Err(SpecError::new(
+                            name,
+                            "filler_after_ms",
+                            format!(
+                                "{ms} is not a filler delay: give milliseconds above 0, at most \
+                                 600000"
+                            ),
+                        ));
+                    }
+                },
             },
             schema,
         })
