@@ -20,6 +20,7 @@
 //! | [`config`] | agent.toml into the same `AgentBuilder`: line/column errors, declared tools |
 //! | `mcp` | MCP servers' tools (stdio or streamable HTTP) as the agent's tools (feature `mcp`) |
 //! | `cli` | the `agent` command as a library: `Cli::new().tool(..).run_from_env()` (feature `cli`) |
+//! | `serve` | `agent serve`: the agent on the phone (Twilio, OpenAI SIP) and in the browser (feature `serve`) |
 //! | [`testing`] | a fake Realtime server on 127.0.0.1 (feature `testing`) |
 //! | `otel` | OpenTelemetry export of session, turn and tool-call spans (feature `otel`) |
 //!
@@ -31,6 +32,7 @@
 //! | `aec` | yes (with `audio`) | acoustic echo cancellation (`audio::Aec3Canceller`, pure Rust) |
 //! | `cli` | yes | the `agent` command line (implies `testing`, for `--sim`) |
 //! | `mcp` | yes | tools from MCP servers (`mcp::McpServer`, `[[mcp]]` in agent.toml), through `rmcp` |
+//! | `serve` | yes | `agent serve` and `realtime_agent::serve` (axum on hyper/tokio) |
 //! | `testing` | no | [`testing::FakeServer`], for tests, benchmarks and offline demos |
 //! | `otel` | no | `otel::OtlpExport`: spans with the turn latency figures over OTLP HTTP/protobuf |
 //!
@@ -83,6 +85,8 @@ pub mod mcp;
 pub mod otel;
 pub mod protocol;
 pub mod secret;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod token;
 pub mod tool;
 pub mod transport;

@@ -127,6 +127,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the agent to phone calls (Twilio Media Streams, OpenAI SIP) and a browser page,
+    /// one session per caller, configured by [serve] in agent.toml. Stops on SIGTERM or Ctrl-C
+    /// after live calls finish (up to drain_timeout).
+    #[cfg(feature = "serve")]
+    Serve {
+        /// The address to listen on [default: [serve] listen, else 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// Serve the --sim model as a fake Realtime server on 127.0.0.1, for clients in any
     /// language (GA, or beta with `OpenAI-Beta: realtime=v1`). Prints its URL, e.g.
     /// ws://127.0.0.1:8765/v1/realtime, then serves until Ctrl-C.

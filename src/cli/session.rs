@@ -155,7 +155,7 @@ pub(crate) fn missing_key(variable: &str) -> Failure {
 }
 
 /// Whether `url` points at this machine (a fake server or a local proxy needs no key).
-fn is_loopback(url: &str) -> bool {
+pub(crate) fn is_loopback(url: &str) -> bool {
     match url::Url::parse(url)
         .ok()
         .and_then(|u| u.host().map(|h| h.to_owned()))

@@ -13,6 +13,7 @@ pub(crate) const TOP: &[&str] = &[
     "tools",
     "mcp",
     "prices",
+    "serve",
 ];
 /// `[agent]`.
 pub(crate) const AGENT: &[&str] = &[
@@ -54,6 +55,17 @@ pub(crate) const AUDIO: &[&str] = &[
     "echo_cancellation",
     "frame_ms",
     "noise_reduction",
+];
+/// `[serve]`.
+pub(crate) const SERVE: &[&str] = &[
+    "listen",
+    "public_url",
+    "max_sessions",
+    "drain_timeout",
+    "token_env",
+    "twilio_auth_token_env",
+    "openai_webhook_secret_env",
+    "dtmf_as_text",
 ];
 /// `[prices."model"]`.
 pub(crate) const PRICES: &[&str] = &[

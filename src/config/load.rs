@@ -13,6 +13,7 @@ use super::keys;
 use super::sections::{
     AgentSection, AudioSection, TranscriptionSection, TurnDetectionKind, TurnDetectionSection,
 };
+use super::serve::ServeSection;
 use super::{Config, base_dir, tools};
 use crate::agent::Prices;
 
@@ -35,11 +36,13 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         section(&source, root, "transcription", keys::TRANSCRIPTION)?.unwrap_or_default();
     let audio: AudioSection = section(&source, root, "audio", keys::AUDIO)?.unwrap_or_default();
     let prices = prices(&source, root)?;
+    let serve: ServeSection = section(&source, root, "serve", keys::SERVE)?.unwrap_or_default();
 
     let dir = base_dir(Some(path));
     check_agent(&source, root, &mut agent, &dir)?;
     check_turn_detection(&source, root, turn_detection.as_ref())?;
     check_audio(&source, root, &audio)?;
+    super::serve::check(&source, super::serve::table(root), &serve)?;
     let key_var = agent
         .api_key_env
         .as_deref()
@@ -65,6 +68,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         #[cfg(feature = "mcp")]
         mcp,
         prices,
+        serve,
     })
 }
 

@@ -28,6 +28,11 @@
 //! command = "npx"
 //! args = ["-y", "@modelcontextprotocol/server-everything"]
 //!
+//! [serve]                         # `agent serve`: phone calls and the browser page
+//! public_url = "https://agent.example.com"
+//! max_sessions = 100
+//! twilio_auth_token_env = "TWILIO_AUTH_TOKEN"
+//!
 //! [prices."gpt-realtime"]         # USD per million tokens, to override the built-in table
 //! text_in = 4.0
 //! cached_text_in = 0.4
@@ -58,6 +63,7 @@ mod load;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod sections;
+mod serve;
 mod session;
 mod tools;
 
@@ -69,6 +75,7 @@ pub use sections::{
     AgentSection, AudioSection, Eagerness, HostChoice, NoiseReductionChoice, TranscriptionSection,
     TurnDetectionKind, TurnDetectionSection,
 };
+pub use serve::{DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_SESSIONS, ServeSection};
 pub use session::{DEFAULT_API_KEY_ENV, DEFAULT_TRANSCRIPTION_MODEL};
 pub use tools::ConfigTool;
 
@@ -98,6 +105,8 @@ pub struct Config {
     pub mcp: Vec<crate::mcp::McpServer>,
     /// `[prices."model"]`: prices that replace the built-in table.
     pub prices: BTreeMap<String, Prices>,
+    /// `[serve]`: `agent serve`'s settings.
+    pub serve: ServeSection,
 }
 
 impl Config {

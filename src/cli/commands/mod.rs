@@ -1,13 +1,17 @@
 //! The commands besides the conversation: `tools`, `devices`, `check`, `token`,
-//! `fake-server`.
+//! `fake-server`, `serve`.
 
 mod check;
 mod fake_server;
 mod mcp;
+#[cfg(feature = "serve")]
+mod serve;
 mod token;
 
 pub(crate) use check::check;
 pub(crate) use fake_server::fake_server;
+#[cfg(feature = "serve")]
+pub(crate) use serve::serve;
 pub(crate) use token::token;
 
 use crate::config::HostChoice;
