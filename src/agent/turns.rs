@@ -90,10 +90,10 @@ impl TurnClock {
 
     /// A text or transcript delta arrived.
     pub(crate) fn text(&mut self) {
-        if let Some(open) = &mut self.open {
-            if open.first_text.is_none() {
-                open.first_text = Some(Instant::now());
-            }
+        if let Some(open) = &mut self.open
+            && open.first_text.is_none()
+        {
+            open.first_text = Some(Instant::now());
         }
     }
 
@@ -139,10 +139,10 @@ impl TurnClock {
     pub(crate) fn idle(&mut self, now: Instant) -> Option<TurnMetrics> {
         let open = self.open.take()?;
         let mut end = open.last_done.unwrap_or(now);
-        if open.timing_playback {
-            if let Some(heard_by) = self.monitor.as_ref().and_then(|m| m.heard_by()) {
-                end = end.max(heard_by);
-            }
+        if open.timing_playback
+            && let Some(heard_by) = self.monitor.as_ref().and_then(|m| m.heard_by())
+        {
+            end = end.max(heard_by);
         }
         Some(self.metrics(open, end, false))
     }

@@ -283,21 +283,22 @@ impl Driver {
         while let Some((call_id, _)) = self.approvals.pop_front() {
             let _ = self.handle.reject(call_id, Some(NO_INPUT.to_owned())).await;
         }
-        if let Mode::Text = self.mode {
-            if !self.awaiting_reply && self.queued.is_empty() {
-                self.stop();
-            }
+        if let Mode::Text = self.mode
+            && !self.awaiting_reply
+            && self.queued.is_empty()
+        {
+            self.stop();
         }
     }
 
     fn on_tick(&mut self) {
         self.note_upload_end();
-        if let Mode::File(progress) = &self.mode {
-            if !self.upload_noted {
-                let sent = Duration::from_millis(progress.sent_ms.load(Ordering::Acquire));
-                let (label, total) = (progress.label.clone(), progress.total);
-                self.renderer.progress(&label, sent, total);
-            }
+        if let Mode::File(progress) = &self.mode
+            && !self.upload_noted
+        {
+            let sent = Duration::from_millis(progress.sent_ms.load(Ordering::Acquire));
+            let (label, total) = (progress.label.clone(), progress.total);
+            self.renderer.progress(&label, sent, total);
         }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             self.deadline = None;

@@ -53,13 +53,13 @@ impl JsonlRecorder {
     /// Flushes and closes the file; the first write error, if any.
     pub(crate) fn finish(&self) -> std::io::Result<()> {
         let out = self.out.lock().expect("recorder lock").take();
-        if let Some(mut out) = out {
-            if let Err(error) = out.flush() {
-                self.error
-                    .lock()
-                    .expect("recorder lock")
-                    .get_or_insert(error);
-            }
+        if let Some(mut out) = out
+            && let Err(error) = out.flush()
+        {
+            self.error
+                .lock()
+                .expect("recorder lock")
+                .get_or_insert(error);
         }
         match self.error.lock().expect("recorder lock").take() {
             Some(error) => Err(error),

@@ -254,14 +254,14 @@ fn check_agent(
             " (or \"inf\")",
         )?;
     }
-    if let Some(modalities) = &agent.output_modalities {
-        if modalities.is_empty() {
-            return Err(source.invalid(
-                span("output_modalities"),
-                "agent.output_modalities",
-                "give [\"audio\"] (spoken answers with transcripts) or [\"text\"]",
-            ));
-        }
+    if let Some(modalities) = &agent.output_modalities
+        && modalities.is_empty()
+    {
+        return Err(source.invalid(
+            span("output_modalities"),
+            "agent.output_modalities",
+            "give [\"audio\"] (spoken answers with transcripts) or [\"text\"]",
+        ));
     }
     if let Some(name) = &agent.api_key_env {
         check_env_var_name(source, span("api_key_env"), name)?;

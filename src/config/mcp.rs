@@ -256,13 +256,13 @@ fn load_one(
         None | Some(Confirm::All(false)) => {}
         Some(Confirm::All(true)) => server = server.confirm(McpConfirm::Always),
         Some(Confirm::Tools(names)) => {
-            if let Some(filter) = server.tool_filter() {
-                if let Some(missing) = names.iter().find(|n| !filter.contains(n)) {
-                    return Err(invalid(
-                        "confirm",
-                        format!("{missing:?} is not in `tools`, so it is never offered"),
-                    ));
-                }
+            if let Some(filter) = server.tool_filter()
+                && let Some(missing) = names.iter().find(|n| !filter.contains(n))
+            {
+                return Err(invalid(
+                    "confirm",
+                    format!("{missing:?} is not in `tools`, so it is never offered"),
+                ));
             }
             server = server.confirm(McpConfirm::Tools(names));
         }

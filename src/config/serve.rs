@@ -72,14 +72,14 @@ pub(crate) fn check(
     let span = |key: &str| -> Option<Range<usize>> {
         table.and_then(|t| t.get(key)).map(toml::Spanned::span)
     };
-    if let Some(listen) = &serve.listen {
-        if listen.parse::<SocketAddr>().is_err() {
-            return Err(source.invalid(
-                span("listen"),
-                "serve.listen",
-                format!("{listen:?} is not an address: give IP:PORT, e.g. \"0.0.0.0:8080\""),
-            ));
-        }
+    if let Some(listen) = &serve.listen
+        && listen.parse::<SocketAddr>().is_err()
+    {
+        return Err(source.invalid(
+            span("listen"),
+            "serve.listen",
+            format!("{listen:?} is not an address: give IP:PORT, e.g. \"0.0.0.0:8080\""),
+        ));
     }
     if let Some(url) = &serve.public_url {
         let ok = url::Url::parse(url)
@@ -102,14 +102,14 @@ pub(crate) fn check(
             "0 would refuse every call: give 1 or more",
         ));
     }
-    if let Some(seconds) = serve.drain_timeout {
-        if !(seconds.is_finite() && (0.0..=86_400.0).contains(&seconds)) {
-            return Err(source.invalid(
-                span("drain_timeout"),
-                "serve.drain_timeout",
-                format!("{seconds} is out of range: use 0 to 86400 seconds"),
-            ));
-        }
+    if let Some(seconds) = serve.drain_timeout
+        && !(seconds.is_finite() && (0.0..=86_400.0).contains(&seconds))
+    {
+        return Err(source.invalid(
+            span("drain_timeout"),
+            "serve.drain_timeout",
+            format!("{seconds} is out of range: use 0 to 86400 seconds"),
+        ));
     }
     for key in [
         "token_env",

@@ -103,37 +103,36 @@ pub(crate) async fn follow(started: Started, handle: AgentHandle, notify: McpNot
     let spec = client.spec().clone();
     loop {
         let current = listing.borrow_and_update().clone();
-        if let Listing::Ready(number, listed) = current {
-            if number > applied {
-                applied = number;
-                match McpTool::from_listing(&client, &listed) {
-                    Ok(fresh) => {
-                        let definitions: Vec<FunctionDefinition> =
-                            fresh.iter().map(crate::tool::DynTool::definition).collect();
-                        // A restart that lists the same tools changes nothing the model sees.
-                        if definitions != tools {
-                            let mut change = ToolChange::new();
-                            for old in &tools {
-                                change = change.remove(old.name.clone());
-                            }
-                            for tool in fresh {
-                                change =
-                                    change.add_shared(Arc::new(tool), ToolOverrides::default());
-                            }
-                            match handle.change_tools(change).await {
-                                Ok(()) => tools = definitions,
-                                Err(error) => notify(
-                                    spec.server_name(),
-                                    format!(
-                                        "{}: its new tools could not be added: {error}",
-                                        spec.describe()
-                                    ),
+        if let Listing::Ready(number, listed) = current
+            && number > applied
+        {
+            applied = number;
+            match McpTool::from_listing(&client, &listed) {
+                Ok(fresh) => {
+                    let definitions: Vec<FunctionDefinition> =
+                        fresh.iter().map(crate::tool::DynTool::definition).collect();
+                    // A restart that lists the same tools changes nothing the model sees.
+                    if definitions != tools {
+                        let mut change = ToolChange::new();
+                        for old in &tools {
+                            change = change.remove(old.name.clone());
+                        }
+                        for tool in fresh {
+                            change = change.add_shared(Arc::new(tool), ToolOverrides::default());
+                        }
+                        match handle.change_tools(change).await {
+                            Ok(()) => tools = definitions,
+                            Err(error) => notify(
+                                spec.server_name(),
+                                format!(
+                                    "{}: its new tools could not be added: {error}",
+                                    spec.describe()
                                 ),
-                            }
+                            ),
                         }
                     }
-                    Err(error) => notify(spec.server_name(), error.to_string()),
                 }
+                Err(error) => notify(spec.server_name(), error.to_string()),
             }
         }
         if listing.changed().await.is_err() {

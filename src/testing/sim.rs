@@ -207,12 +207,11 @@ fn describe_outputs(conversation: &[Item]) -> String {
 }
 
 fn describe_output(tool: &str, output: &str) -> String {
-    if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(output) {
-        if let (Some(Value::String(_)), Some(Value::String(message))) =
+    if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(output)
+        && let (Some(Value::String(_)), Some(Value::String(message))) =
             (fields.get("error"), fields.get("message"))
-        {
-            return sentence(&format!("That did not work: {message}"));
-        }
+    {
+        return sentence(&format!("That did not work: {message}"));
     }
     match output.trim() {
         "" => format!("{tool} finished and returned nothing."),

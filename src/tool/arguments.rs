@@ -23,10 +23,10 @@ pub(crate) fn parse<T: DeserializeOwned>(arguments: &str) -> Result<T, ToolError
         },
         Err(error) => error,
     };
-    if is_empty_object(text) {
-        if let Ok(value) = serde_json::from_value(serde_json::Value::Null) {
-            return Ok(value);
-        }
+    if is_empty_object(text)
+        && let Ok(value) = serde_json::from_value(serde_json::Value::Null)
+    {
+        return Ok(value);
     }
     Err(describe(&first_error))
 }

@@ -226,13 +226,13 @@ impl ToolRegistry {
 
     /// Sets the `tool_choice`. Forcing a function requires it to be registered already.
     pub fn set_tool_choice(&mut self, choice: ToolChoice) -> Result<&mut Self, RegistryError> {
-        if let ToolChoice::Function(name) = &choice {
-            if !self.index.contains_key(name) {
-                return Err(RegistryError::UnknownToolChoice {
-                    name: name.clone(),
-                    available: self.names().join(", "),
-                });
-            }
+        if let ToolChoice::Function(name) = &choice
+            && !self.index.contains_key(name)
+        {
+            return Err(RegistryError::UnknownToolChoice {
+                name: name.clone(),
+                available: self.names().join(", "),
+            });
         }
         self.tool_choice = choice;
         Ok(self)

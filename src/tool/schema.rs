@@ -71,21 +71,20 @@ fn inline_refs(value: &mut Value, definitions: &Map<String, Value>, stack: &mut 
                         .or_else(|| reference.strip_prefix("#/definitions/"))
                         .map(str::to_owned)
                 });
-            if let Some(name) = target {
-                if let (Some(Value::Object(definition)), false) =
+            if let Some(name) = target
+                && let (Some(Value::Object(definition)), false) =
                     (definitions.get(&name), stack.contains(&name))
-                {
-                    map.remove("$ref");
-                    for (key, inner) in definition {
-                        map.entry(key.clone()).or_insert_with(|| inner.clone());
-                    }
-                    stack.push(name);
-                    for inner in map.values_mut() {
-                        inline_refs(inner, definitions, stack);
-                    }
-                    stack.pop();
-                    return;
+            {
+                map.remove("$ref");
+                for (key, inner) in definition {
+                    map.entry(key.clone()).or_insert_with(|| inner.clone());
                 }
+                stack.push(name);
+                for inner in map.values_mut() {
+                    inline_refs(inner, definitions, stack);
+                }
+                stack.pop();
+                return;
             }
             for (key, inner) in map.iter_mut() {
                 if key != "$defs" && key != "definitions" {

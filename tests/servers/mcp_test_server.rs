@@ -30,14 +30,13 @@ struct TestServer {
 }
 
 fn log(line: &str) {
-    if let Some(path) = std::env::var_os("MCP_TEST_LOG") {
-        if let Ok(mut file) = std::fs::OpenOptions::new()
+    if let Some(path) = std::env::var_os("MCP_TEST_LOG")
+        && let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-        {
-            let _ = writeln!(file, "{line}");
-        }
+    {
+        let _ = writeln!(file, "{line}");
     }
 }
 

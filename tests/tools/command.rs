@@ -188,10 +188,10 @@ fn sleepy() -> CommandTool {
 async fn pid_from(marker: &Path) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(text) = std::fs::read_to_string(marker) {
-            if let Ok(pid) = text.trim().parse() {
-                return pid;
-            }
+        if let Ok(text) = std::fs::read_to_string(marker)
+            && let Ok(pid) = text.trim().parse()
+        {
+            return pid;
         }
         assert!(Instant::now() < deadline, "the script never wrote its pid");
         tokio::time::sleep(Duration::from_millis(10)).await;

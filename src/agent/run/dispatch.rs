@@ -144,10 +144,10 @@ impl Loop {
                 self.idle_reported = false;
             }
             ServerEvent::ResponseOutputItemAdded(e) => {
-                if let Item::FunctionCall(call) = &e.item {
-                    if let Some(item_id) = &call.id {
-                        self.call_names.insert(item_id.clone(), call.name.clone());
-                    }
+                if let Item::FunctionCall(call) = &e.item
+                    && let Some(item_id) = &call.id
+                {
+                    self.call_names.insert(item_id.clone(), call.name.clone());
                 }
                 if let Some(id) = e.item.id() {
                     self.response_items
@@ -218,10 +218,10 @@ impl Loop {
             }
             ServerEvent::ResponseOutputAudioDelta(e) => self.on_audio(e),
             ServerEvent::ResponseOutputAudioDone(e) => {
-                if let Some(sink) = &mut self.sink {
-                    if let Err(error) = sink.finish_item(&e.item_id) {
-                        self.bus.emit(AgentEvent::AudioError(error.to_string()));
-                    }
+                if let Some(sink) = &mut self.sink
+                    && let Err(error) = sink.finish_item(&e.item_id)
+                {
+                    self.bus.emit(AgentEvent::AudioError(error.to_string()));
                 }
             }
             ServerEvent::ResponseDone(e) => {
@@ -279,10 +279,10 @@ impl Loop {
         };
         self.speech.received(&delta.item_id, audio.len());
         self.turns.audio();
-        if let Some(sink) = &mut self.sink {
-            if let Err(error) = sink.play(&delta.item_id, &audio) {
-                self.bus.emit(AgentEvent::AudioError(error.to_string()));
-            }
+        if let Some(sink) = &mut self.sink
+            && let Err(error) = sink.play(&delta.item_id, &audio)
+        {
+            self.bus.emit(AgentEvent::AudioError(error.to_string()));
         }
         if self.settings.emit_audio_events && self.bus.has_subscribers() {
             self.bus.emit(AgentEvent::AssistantAudio {

@@ -600,16 +600,16 @@ impl Loop {
             let _ = self.sender_watch.send(None);
             close_parts(&live.sender, live.events, live.guard).await;
         }
-        if let Some(plan) = self.reconnect.take() {
-            if let Some(task) = plan.task {
-                task.abort();
-                let _ = task.await;
-            }
+        if let Some(plan) = self.reconnect.take()
+            && let Some(task) = plan.task
+        {
+            task.abort();
+            let _ = task.await;
         }
-        if let Some(sink) = &mut self.sink {
-            if let Err(error) = sink.close() {
-                self.bus.emit(AgentEvent::AudioError(error.to_string()));
-            }
+        if let Some(sink) = &mut self.sink
+            && let Err(error) = sink.close()
+        {
+            self.bus.emit(AgentEvent::AudioError(error.to_string()));
         }
         self.state = AgentState::Closed;
         self.bus.emit(AgentEvent::State(AgentState::Closed));

@@ -38,30 +38,30 @@ pub(crate) async fn page(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if state.options.browser_token.is_some() {
-        if let Some(token) = query_token(&uri) {
-            if !access::token_or_loopback(&state, Some(&token), peer) {
-                return refused(&state, StatusCode::UNAUTHORIZED);
-            }
-            // The token leaves the address bar (and history) for a cookie scripts cannot read.
-            let secure = state
-                .options
-                .public_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://"));
-            let cookie = format!(
-                "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{}",
-                if secure { "; Secure" } else { "" }
-            );
-            return (
-                StatusCode::SEE_OTHER,
-                [
-                    (header::SET_COOKIE, cookie),
-                    (header::LOCATION, "/".to_owned()),
-                ],
-            )
-                .into_response();
+    if state.options.browser_token.is_some()
+        && let Some(token) = query_token(&uri)
+    {
+        if !access::token_or_loopback(&state, Some(&token), peer) {
+            return refused(&state, StatusCode::UNAUTHORIZED);
         }
+        // The token leaves the address bar (and history) for a cookie scripts cannot read.
+        let secure = state
+            .options
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+        let cookie = format!(
+            "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{}",
+            if secure { "; Secure" } else { "" }
+        );
+        return (
+            StatusCode::SEE_OTHER,
+            [
+                (header::SET_COOKIE, cookie),
+                (header::LOCATION, "/".to_owned()),
+            ],
+        )
+            .into_response();
     }
     if !access::token_or_loopback(&state, access::cookie(&headers), peer) {
         let status = if state.options.browser_token.is_some() {

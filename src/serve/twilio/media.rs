@@ -82,11 +82,11 @@ async fn stream(state: Arc<State>, socket: WebSocket) {
         tracing::warn!(call_id = %start.call_sid, "media socket refused: no valid one-time token");
         return close(writer, POLICY, "invalid token").await;
     }
-    if let Some(format) = &start.media_format {
-        if format.encoding != "audio/x-mulaw" || format.sample_rate != 8000 {
-            tracing::warn!(call_id = %start.call_sid, encoding = %format.encoding, "media socket refused: not µ-law 8 kHz");
-            return close(writer, POLICY, "audio/x-mulaw 8000 expected").await;
-        }
+    if let Some(format) = &start.media_format
+        && (format.encoding != "audio/x-mulaw" || format.sample_rate != 8000)
+    {
+        tracing::warn!(call_id = %start.call_sid, encoding = %format.encoding, "media socket refused: not µ-law 8 kHz");
+        return close(writer, POLICY, "audio/x-mulaw 8000 expected").await;
     }
     let Some(slot) = state.slots.try_acquire(Channel::Twilio) else {
         state.error(ErrorKind::AtCapacity);

@@ -320,19 +320,18 @@ impl Connection {
             content,
             ..
         }) = &item
+            && content.iter().any(ContentPart::is_audio)
         {
-            if content.iter().any(ContentPart::is_audio) {
-                return self
-                    .send_error(
-                        ApiError::new(
-                            "invalid_request_error",
-                            "invalid_value",
-                            "Assistant messages cannot contain audio content.",
-                        ),
-                        event_id,
-                    )
-                    .await;
-            }
+            return self
+                .send_error(
+                    ApiError::new(
+                        "invalid_request_error",
+                        "invalid_value",
+                        "Assistant messages cannot contain audio content.",
+                    ),
+                    event_id,
+                )
+                .await;
         }
         if item.id().is_none() {
             let id = self.next_id("item");

@@ -51,10 +51,10 @@ impl Connection {
                 reply.audio_chunk_bytes,
             );
         }
-        if let Some(wait) = reply.first_delta_after {
-            if let Some(first) = active.planned.iter_mut().find(|p| p.delta) {
-                first.wait = Some(wait);
-            }
+        if let Some(wait) = reply.first_delta_after
+            && let Some(first) = active.planned.iter_mut().find(|p| p.delta)
+        {
+            first.wait = Some(wait);
         }
         let batch = match reply.created_after {
             // Not a delta: a cancel before it still sends it, then `response.done`.
@@ -337,10 +337,10 @@ impl Connection {
             // The end of the response goes out in the same write as its last events.
             batch.extend(self.finish_events(status, None));
         }
-        if !batch.is_empty() {
-            if let Flow::Stop = self.flow(batch).await {
-                return Flow::Stop;
-            }
+        if !batch.is_empty()
+            && let Flow::Stop = self.flow(batch).await
+        {
+            return Flow::Stop;
         }
         if drop_now {
             let _ = self.ws.get_ref().set_zero_linger();

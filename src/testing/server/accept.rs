@@ -36,16 +36,16 @@ pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let shared = shared.clone();
         tokio::spawn(async move {
             let outcome = tokio::spawn(serve(tcp, shared.clone())).await;
-            if let Err(err) = outcome {
-                if err.is_panic() {
-                    let payload = err.into_panic();
-                    let message = payload
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "unknown panic".into());
-                    *shared.panic.lock().unwrap() = Some(message);
-                }
+            if let Err(err) = outcome
+                && err.is_panic()
+            {
+                let payload = err.into_panic();
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                *shared.panic.lock().unwrap() = Some(message);
             }
         });
     }

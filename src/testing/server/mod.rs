@@ -491,10 +491,10 @@ impl Drop for FakeServer {
     fn drop(&mut self) {
         self.shutdown();
         // Re-raise a panic from a server task so that a test cannot pass over a server bug.
-        if let Some(message) = self.shared.panic.lock().unwrap().take() {
-            if !std::thread::panicking() {
-                panic!("the fake server panicked: {message}");
-            }
+        if let Some(message) = self.shared.panic.lock().unwrap().take()
+            && !std::thread::panicking()
+        {
+            panic!("the fake server panicked: {message}");
         }
     }
 }

@@ -41,16 +41,16 @@ fn pieces(text: &str) -> Pieces {
             '\'' if i == 0 || chars[i - 1].1.is_whitespace() => Some('\''),
             _ => None,
         };
-        if let Some(close) = closing {
-            if let Some(j) = (i + 1..chars.len()).find(|&j| chars[j].1 == close) {
-                let end = chars[j].0 + close.len_utf8();
-                let inner = text[at + c.len_utf8()..chars[j].0].to_owned();
-                if !inner.is_empty() {
-                    quoted.push((at..end, inner));
-                }
-                i = j + 1;
-                continue;
+        if let Some(close) = closing
+            && let Some(j) = (i + 1..chars.len()).find(|&j| chars[j].1 == close)
+        {
+            let end = chars[j].0 + close.len_utf8();
+            let inner = text[at + c.len_utf8()..chars[j].0].to_owned();
+            if !inner.is_empty() {
+                quoted.push((at..end, inner));
             }
+            i = j + 1;
+            continue;
         }
         if text[at..].starts_with("http://") || text[at..].starts_with("https://") {
             let end = text[at..]

@@ -103,10 +103,10 @@ impl CommandToolSpec {
         if program.is_relative() && self.program.contains('/') {
             self.program = base.join(program).to_string_lossy().into_owned();
         }
-        if let Some(cwd) = self.cwd.as_mut() {
-            if cwd.is_relative() {
-                *cwd = base.join(&*cwd);
-            }
+        if let Some(cwd) = self.cwd.as_mut()
+            && cwd.is_relative()
+        {
+            *cwd = base.join(&*cwd);
         }
         self
     }

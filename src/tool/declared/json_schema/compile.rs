@@ -50,16 +50,16 @@ pub(super) fn compile_node(schema: &Value, key: &str) -> Result<Node, SchemaProb
             "numbers",
         ),
     ] {
-        if let Some(name) = names.iter().find(|name| map.contains_key(**name)) {
-            if !fits {
-                return Err(problem(
-                    format!("{key}.{name}"),
-                    format!(
-                        "`{name}` applies to {what}, but this schema's type is {}",
-                        kinds_text(&kinds)
-                    ),
-                ));
-            }
+        if let Some(name) = names.iter().find(|name| map.contains_key(**name))
+            && !fits
+        {
+            return Err(problem(
+                format!("{key}.{name}"),
+                format!(
+                    "`{name}` applies to {what}, but this schema's type is {}",
+                    kinds_text(&kinds)
+                ),
+            ));
         }
     }
 
@@ -91,13 +91,13 @@ pub(super) fn compile_node(schema: &Value, key: &str) -> Result<Node, SchemaProb
     };
     let minimum = number_keyword(map, key, "minimum")?;
     let maximum = number_keyword(map, key, "maximum")?;
-    if let (Some(low), Some(high)) = (minimum, maximum) {
-        if low > high {
-            return Err(problem(
-                format!("{key}.minimum"),
-                format!("`minimum` ({low}) is greater than `maximum` ({high})"),
-            ));
-        }
+    if let (Some(low), Some(high)) = (minimum, maximum)
+        && low > high
+    {
+        return Err(problem(
+            format!("{key}.minimum"),
+            format!("`minimum` ({low}) is greater than `maximum` ({high})"),
+        ));
     }
     let min_length = count_keyword(map, key, "minLength")?;
     let max_length = count_keyword(map, key, "maxLength")?;
@@ -107,13 +107,13 @@ pub(super) fn compile_node(schema: &Value, key: &str) -> Result<Node, SchemaProb
         (min_length, max_length, "minLength", "maxLength"),
         (min_items, max_items, "minItems", "maxItems"),
     ] {
-        if let (Some(low), Some(high)) = (low, high) {
-            if low > high {
-                return Err(problem(
-                    format!("{key}.{low_name}"),
-                    format!("`{low_name}` ({low}) is greater than `{high_name}` ({high})"),
-                ));
-            }
+        if let (Some(low), Some(high)) = (low, high)
+            && low > high
+        {
+            return Err(problem(
+                format!("{key}.{low_name}"),
+                format!("`{low_name}` ({low}) is greater than `{high_name}` ({high})"),
+            ));
         }
     }
     Ok(Node {

@@ -45,17 +45,17 @@ pub(super) fn check(node: &Node, value: &Value, path: &str, problems: &mut Vec<S
         ));
         return;
     }
-    if let Some(allowed) = &node.allowed {
-        if !allowed.contains(value) {
-            let choices: Vec<String> = allowed.iter().map(Value::to_string).collect();
-            problems.push(format!(
-                "{}expected one of {}, got {}",
-                at(path),
-                choices.join(", "),
-                describe(value)
-            ));
-            return;
-        }
+    if let Some(allowed) = &node.allowed
+        && !allowed.contains(value)
+    {
+        let choices: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        problems.push(format!(
+            "{}expected one of {}, got {}",
+            at(path),
+            choices.join(", "),
+            describe(value)
+        ));
+        return;
     }
     match value {
         Value::Number(number) => check_number(node, number, path, problems),
