@@ -46,6 +46,15 @@ pub(crate) struct PushToTalk {
     pub(crate) open: Arc<AtomicBool>,
 }
 
+/// How the driver stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quit {
+    /// The session ended (on its own, or after the first Ctrl-C).
+    AfterTheSession,
+    /// A second Ctrl-C: quit without waiting for the session to end.
+    Now,
+}
+
 pub(crate) struct Driver {
     ctrl_c: CtrlC,
     handle: AgentHandle,
@@ -93,10 +102,13 @@ impl Driver {
         }
     }
 
-    /// Runs until the agent's events end (it has stopped); gives the renderer back.
+    /// Runs until the agent's events end (it has stopped); gives the renderer back, and whether
+    /// the user quit without waiting for that.
     ///
-    /// The first Ctrl-C shuts the agent down cleanly; a second one quits at once (status 130).
-    pub(crate) async fn run(mut self) -> Renderer {
+    /// The first Ctrl-C shuts the agent down cleanly; a second one returns at once, so that the
+    /// caller (perhaps a user's own binary) ends with status 130 after its own clean-up rather
+    /// than the process exiting under it.
+    pub(crate) async fn run(mut self) -> (Renderer, Quit) {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -113,7 +125,7 @@ impl Driver {
                 () = self.ctrl_c.recv() => {
                     if self.stopping {
                         self.renderer.note("interrupted again: quitting now");
-                        std::process::exit(130);
+                        return (self.renderer, Quit::Now);
                     }
                     self.renderer.note("ending the session…");
                     self.stop();
@@ -122,7 +134,7 @@ impl Driver {
             }
         }
         self.renderer.finish();
-        self.renderer
+        (self.renderer, Quit::AfterTheSession)
     }
 
     fn stop(&mut self) {

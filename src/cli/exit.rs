@@ -36,11 +36,14 @@ pub enum ExitCode {
     ConnectionLost,
     /// 12: `agent token` could not mint a key.
     Token,
+    /// 130: a second Ctrl-C quit without waiting for the session to end (the shell's
+    /// convention for SIGINT).
+    Interrupted,
 }
 
 impl ExitCode {
     /// Every code, in order (for the help text).
-    pub const ALL: [ExitCode; 13] = [
+    pub const ALL: [ExitCode; 14] = [
         ExitCode::Success,
         ExitCode::Failure,
         ExitCode::Usage,
@@ -54,6 +57,7 @@ impl ExitCode {
         ExitCode::Network,
         ExitCode::ConnectionLost,
         ExitCode::Token,
+        ExitCode::Interrupted,
     ];
 
     /// The process exit status.
@@ -72,6 +76,7 @@ impl ExitCode {
             ExitCode::Network => 10,
             ExitCode::ConnectionLost => 11,
             ExitCode::Token => 12,
+            ExitCode::Interrupted => 130,
         }
     }
 
@@ -91,6 +96,7 @@ impl ExitCode {
             ExitCode::Network => "cannot reach the server (DNS, refused, TLS, timeout, HTTP)",
             ExitCode::ConnectionLost => "the connection was lost and could not be restored",
             ExitCode::Token => "`agent token` could not mint a key",
+            ExitCode::Interrupted => "interrupted twice: quit before the session ended",
         }
     }
 

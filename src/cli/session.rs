@@ -13,7 +13,7 @@ use crate::tool::ToolRegistry;
 use crate::transport::{ConnectOptions, resolve_url};
 
 use super::args::GlobalArgs;
-use super::driver::{Driver, Mode};
+use super::driver::{Driver, Mode, Quit};
 use super::exit::{ExitCode, Failure};
 use super::record::JsonlRecorder;
 use super::render::Renderer;
@@ -223,7 +223,16 @@ pub(crate) async fn converse(
     // The driver catches Ctrl-C before the agent starts.
     let driver = Driver::new(handle, events, renderer, mode);
     let run = tokio::spawn(agent.run());
-    let mut renderer = driver.run().await;
+    let (mut renderer, quit) = driver.run().await;
+    if quit == Quit::Now {
+        // Dropping the session's task ends it where it is: the connection closes, the audio
+        // devices are released and tool programs are killed as their handles drop.
+        run.abort();
+        return Err(Failure::new(
+            ExitCode::Interrupted,
+            "interrupted twice: the session was not ended cleanly",
+        ));
+    }
     let outcome = run.await.map_err(|error| {
         Failure::new(
             ExitCode::Failure,
