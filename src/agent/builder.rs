@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::EventBus;
 use super::handle::AgentHandle;
+use super::handoff::{AgentProfile, Roster};
 use super::reconnect::ReconnectPolicy;
 use super::run::{Opened, Runtime};
 use crate::ApiKey;
@@ -29,6 +30,8 @@ pub(crate) struct Settings {
     pub(crate) tool_shutdown_grace: Duration,
     pub(crate) max_session: Option<Duration>,
     pub(crate) input_buffer_ms: u64,
+    /// The agents the conversation can be handed between, when there are several.
+    pub(crate) roster: Option<Arc<super::handoff::Roster>>,
 }
 
 /// The environment variable the key is read from when none is given.
@@ -45,6 +48,9 @@ pub struct AgentBuilder {
     error: Option<RegistryError>,
     source: Option<Box<dyn AudioSource>>,
     sink: Option<Box<dyn AudioSink>>,
+    /// The starting agent's name and handoffs, and the other agents.
+    start: Option<AgentProfile>,
+    agents: Vec<AgentProfile>,
 }
 
 impl std::fmt::Debug for AgentBuilder {
@@ -70,12 +76,15 @@ impl Default for AgentBuilder {
                 tool_shutdown_grace: Duration::from_secs(2),
                 max_session: None,
                 input_buffer_ms: 10_000,
+                roster: None,
             },
             key_env: Some(KEY_ENV.to_owned()),
             tools: ToolRegistry::new(),
             error: None,
             source: None,
             sink: None,
+            start: None,
+            agents: Vec::new(),
         }
     }
 }
@@ -159,6 +168,40 @@ impl AgentBuilder {
         self
     }
 
+    /// Names the agent that starts (its instructions and tools are this builder's
+    /// [`session`](AgentBuilder::session) and tools) and the agents it may hand the
+    /// conversation to, each through a generated `transfer_to_NAME` tool. Without this, an
+    /// agent added with [`agent`](AgentBuilder::agent) hands back to `"agent"`.
+    pub fn starting_agent(
+        mut self,
+        name: impl Into<String>,
+        hands_to: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.start = Some(AgentProfile::new(name).hands_to(hands_to));
+        self
+    }
+
+    /// Adds an agent the conversation can be handed to. Calling its `transfer_to_NAME` tool
+    /// switches the instructions and tools with one `session.update`, keeps the conversation,
+    /// and the model goes on as that agent (one `response.create`, as for any tool batch). The
+    /// voice stays the same: the API refuses to change it once audio has been produced.
+    ///
+    /// ```
+    /// use realtime_agent::agent::{Agent, AgentProfile};
+    ///
+    /// let agent = Agent::builder()
+    ///     .no_api_key()
+    ///     .url("ws://127.0.0.1:9/v1/realtime")
+    ///     .starting_agent("reception", ["billing"])
+    ///     .agent(AgentProfile::new("billing").instructions("You handle invoices."))
+    ///     .build();
+    /// assert!(agent.is_ok());
+    /// ```
+    pub fn agent(mut self, profile: AgentProfile) -> Self {
+        self.agents.push(profile);
+        self
+    }
+
     /// Where the user's audio comes from.
     pub fn audio_source(mut self, source: impl AudioSource + 'static) -> Self {
         self.source = Some(Box::new(source));
@@ -239,6 +282,14 @@ impl AgentBuilder {
                 url: shown.to_string(),
                 variable: self.key_env,
             });
+        }
+        if self.start.is_some() || !self.agents.is_empty() {
+            let mut start = self.start.unwrap_or_else(|| AgentProfile::new("agent"));
+            if let Some(text) = &self.settings.session.instructions {
+                start = start.instructions(text.clone());
+            }
+            let roster = Roster::build(start, self.agents, &mut self.tools)?;
+            self.settings.roster = Some(Arc::new(roster));
         }
         self.settings.tools = Arc::new(self.tools);
         let (commands_tx, commands_rx) = mpsc::channel(256);

@@ -171,9 +171,9 @@ impl From<crate::Error> for Failure {
         match error {
             crate::Error::Audio(error) => error.into(),
             crate::Error::Connect(error) => error.into(),
-            crate::Error::ToolRegistry(_) | crate::Error::ToolSpec(_) => {
-                Failure::new(ExitCode::Config, error.to_string())
-            }
+            crate::Error::ToolRegistry(_)
+            | crate::Error::ToolSpec(_)
+            | crate::Error::Handoff(_) => Failure::new(ExitCode::Config, error.to_string()),
             crate::Error::MissingApiKey { .. } => {
                 Failure::new(ExitCode::MissingKey, error.to_string())
             }
