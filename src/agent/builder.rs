@@ -283,11 +283,7 @@ impl AgentBuilder {
                 variable: self.key_env,
             });
         }
-        if self.start.is_some() || !self.agents.is_empty() {
-            let mut start = self.start.unwrap_or_else(|| AgentProfile::new("agent"));
-            if let Some(text) = &self.settings.session.instructions {
-                start = start.instructions(text.clone());
-            }
+        if let Some(start) = self.starting_profile() {
             let roster = Roster::build(start, self.agents, &mut self.tools)?;
             self.settings.roster = Some(Arc::new(roster));
         }
@@ -310,6 +306,36 @@ impl AgentBuilder {
             sink: self.sink,
         };
         Ok(Agent { runtime, handle })
+    }
+}
+
+impl AgentBuilder {
+    /// The starting agent as a profile, when there are handoffs.
+    fn starting_profile(&self) -> Option<AgentProfile> {
+        if self.start.is_none() && self.agents.is_empty() {
+            return None;
+        }
+        let mut start = self
+            .start
+            .clone()
+            .unwrap_or_else(|| AgentProfile::new("agent"));
+        if let Some(text) = &self.settings.session.instructions {
+            start = start.instructions(text.clone());
+        }
+        Some(start)
+    }
+
+    /// The tools the session starts with, as [`build`](AgentBuilder::build) makes them (with
+    /// the starting agent's `transfer_to_*` tools): for `agent tools`.
+    pub(crate) fn starting_tools(&self) -> Result<ToolRegistry, crate::Error> {
+        if let Some(error) = &self.error {
+            return Err(crate::Error::ToolRegistry(error.clone()));
+        }
+        let mut tools = self.tools.clone();
+        if let Some(start) = self.starting_profile() {
+            Roster::build(start, self.agents.clone(), &mut tools)?;
+        }
+        Ok(tools)
     }
 }
 

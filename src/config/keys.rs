@@ -12,6 +12,7 @@ pub(crate) const TOP: &[&str] = &[
     "audio",
     "tools",
     "prices",
+    "agents",
 ];
 /// `[agent]`.
 pub(crate) const AGENT: &[&str] = &[
@@ -26,7 +27,11 @@ pub(crate) const AGENT: &[&str] = &[
     "speed",
     "max_output_tokens",
     "api_key_env",
+    "tools",
+    "handoffs",
 ];
+/// `[agents.NAME]`.
+pub(crate) const AGENT_ENTRY: &[&str] = &["instructions", "tools", "handoffs", "voice"];
 /// `[turn_detection]` with `type = "server_vad"`.
 pub(crate) const SERVER_VAD: &[&str] = &[
     "type",

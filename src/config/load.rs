@@ -13,7 +13,7 @@ use super::keys;
 use super::sections::{
     AgentSection, AudioSection, TranscriptionSection, TurnDetectionKind, TurnDetectionSection,
 };
-use super::{Config, base_dir, tools};
+use super::{Config, agents, base_dir, tools};
 use crate::agent::Prices;
 
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
@@ -45,7 +45,9 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         .as_deref()
         .unwrap_or(super::DEFAULT_API_KEY_ENV);
     let tools = tools::load(&source, root, &dir, key_var)?;
+    let agents = agents::load(&source, root, &agent, &tools)?;
     Ok(Config {
+        agents,
         path: Some(path.to_path_buf()),
         agent,
         turn_detection,

@@ -166,6 +166,14 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
         }
     }
 
+    let graph = config.handoff_graph();
+    if !graph.is_empty() {
+        let _ = writeln!(out, "handoffs:");
+        for line in graph {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+
     let mut session = config.session();
     session.kind =
         (config.dialect() == Dialect::Ga).then_some(crate::protocol::SessionKind::Realtime);

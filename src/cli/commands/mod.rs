@@ -19,7 +19,7 @@ use super::session::load_config;
 /// `agent tools`: the session's `tools` array exactly as `session.update` carries it.
 pub(crate) fn tools(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
     let config = load_config(global)?;
-    let registry = config.tool_registry_with(rust_tools)?;
+    let registry = config.agent_builder_with(rust_tools)?.starting_tools()?;
     let json = serde_json::to_string_pretty(&registry.definitions())
         .expect("tool definitions are JSON values");
     println!("{json}");
