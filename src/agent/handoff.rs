@@ -124,6 +124,7 @@ struct Resolved {
 /// Every agent of a session, by name, with its `transfer_to_*` tools in place.
 #[derive(Clone)]
 pub(crate) struct Roster {
+    start: String,
     agents: BTreeMap<String, Resolved>,
 }
 
@@ -180,7 +181,13 @@ impl Roster {
                 },
             );
         }
-        Ok(Roster { agents })
+        let start = profiles[0].name.clone();
+        Ok(Roster { start, agents })
+    }
+
+    /// The agent that starts.
+    pub(crate) fn start(&self) -> &str {
+        &self.start
     }
 
     /// The agent a finished call to `tool` hands to, if `tool` is a handoff tool.

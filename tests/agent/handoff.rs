@@ -121,6 +121,14 @@ async fn handoff_to_billing_switches_instructions_and_tools_in_one_update() {
         e,
         AgentEvent::ToolFinished { name, status: ToolStatus::Ok, .. } if name == "issue_refund"
     )));
+    let handoffs: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::HandedOff { from, to } => Some((from.as_str(), to.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(handoffs, [("agent", "billing")]);
     agent.stop().await;
 }
 

@@ -195,6 +195,12 @@ async fn handoff_to_billing_through_agent_toml() {
         ]
     );
     assert!(
+        run.stdout
+            .contains("  ⇢ agent hands the conversation to billing\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
         run.stdout.contains("assistant: Your refund is on its way."),
         "{}",
         run.stdout

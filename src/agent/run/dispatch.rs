@@ -423,10 +423,15 @@ impl Loop {
             return;
         };
         tracing::info!(agent = target, "handing the conversation over");
-        if let Err(error) = self.change_tools(change).await {
+        match self.change_tools(change).await {
+            Ok(()) => {
+                let to = target.to_owned();
+                let from = self.current_agent.replace(to.clone()).unwrap_or_default();
+                self.bus.emit(AgentEvent::HandedOff { from, to });
+            }
             // The roster's registries were checked at build; a refusal here is a bug, and the
             // conversation goes on with the current agent rather than ending.
-            tracing::warn!(agent = target, %error, "the handoff was refused");
+            Err(error) => tracing::warn!(agent = target, %error, "the handoff was refused"),
         }
     }
 
