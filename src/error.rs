@@ -18,6 +18,11 @@ pub enum Error {
     /// A tool declared in `agent.toml` is invalid. Fix the declaration; retrying does not help.
     #[error(transparent)]
     ToolSpec(#[from] crate::tool::SpecError),
+    /// An MCP server's tools could not be registered (a name clash, an unusable schema). Fix the
+    /// configuration; retrying does not help.
+    #[cfg(feature = "mcp")]
+    #[error(transparent)]
+    Mcp(#[from] crate::mcp::McpError),
     /// The connection could not be opened. [`ConnectError::is_retryable`] says whether trying
     /// again can help.
     ///

@@ -18,7 +18,9 @@
 //! | [`token`] | ephemeral client secrets for browsers and phones |
 //! | [`logging`] | a `tracing-subscriber` writer that redacts keys from every log line |
 //! | [`config`] | agent.toml into the same `AgentBuilder`: line/column errors, declared tools |
+//! | `mcp` | MCP servers' tools (stdio or streamable HTTP) as the agent's tools (feature `mcp`) |
 //! | `cli` | the `agent` command as a library: `Cli::new().tool(..).run_from_env()` (feature `cli`) |
+//! | `serve` | `agent serve`: the agent on the phone (Twilio, OpenAI SIP) and in the browser (feature `serve`) |
 //! | [`testing`] | a fake Realtime server on 127.0.0.1 (feature `testing`) |
 //! | `otel` | OpenTelemetry export of session, turn and tool-call spans (feature `otel`) |
 //!
@@ -27,7 +29,10 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `audio` | yes | microphone and speaker through cpal (`audio::device`); needs `libasound2-dev` |
+//! | `aec` | yes (with `audio`) | acoustic echo cancellation (`audio::Aec3Canceller`, pure Rust) |
 //! | `cli` | yes | the `agent` command line (implies `testing`, for `--sim`) |
+//! | `mcp` | yes | tools from MCP servers (`mcp::McpServer`, `[[mcp]]` in agent.toml), through `rmcp` |
+//! | `serve` | yes | `agent serve` and `realtime_agent::serve` (axum on hyper/tokio) |
 //! | `testing` | no | [`testing::FakeServer`], for tests, benchmarks and offline demos |
 //! | `otel` | no | `otel::OtlpExport`: spans with the turn latency figures over OTLP HTTP/protobuf |
 //!
@@ -74,10 +79,14 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod logging;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod protocol;
 pub mod secret;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod token;
 pub mod tool;
 pub mod transport;

@@ -32,6 +32,12 @@ pub(crate) struct Settings {
     pub(crate) input_buffer_ms: u64,
     /// The agents the conversation can be handed between, when there are several.
     pub(crate) roster: Option<Arc<super::handoff::Roster>>,
+    /// MCP servers whose tools join the registry when the agent starts.
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp: Vec<crate::mcp::McpServer>,
+    /// Where registered tools come from, for an MCP name clash.
+    #[cfg(feature = "mcp")]
+    pub(crate) tool_origins: crate::mcp::Origins,
 }
 
 /// The environment variable the key is read from when none is given.
@@ -77,6 +83,10 @@ impl Default for AgentBuilder {
                 max_session: None,
                 input_buffer_ms: 10_000,
                 roster: None,
+                #[cfg(feature = "mcp")]
+                mcp: Vec::new(),
+                #[cfg(feature = "mcp")]
+                tool_origins: crate::mcp::Origins::new(),
             },
             key_env: Some(KEY_ENV.to_owned()),
             tools: ToolRegistry::new(),
@@ -199,6 +209,30 @@ impl AgentBuilder {
     /// ```
     pub fn agent(mut self, profile: AgentProfile) -> Self {
         self.agents.push(profile);
+        self
+    }
+
+    /// Offers the tools of an MCP server: started (or reached) when the agent runs, listed, and
+    /// registered after the tools above. A name clash fails [`Agent::run`].
+    ///
+    /// ```no_run
+    /// use realtime_agent::agent::Agent;
+    /// use realtime_agent::mcp::McpServer;
+    ///
+    /// let agent = Agent::builder()
+    ///     .mcp_server(McpServer::stdio("npx").args(["-y", "@modelcontextprotocol/server-everything"]))
+    ///     .build();
+    /// ```
+    #[cfg(feature = "mcp")]
+    pub fn mcp_server(mut self, server: crate::mcp::McpServer) -> Self {
+        self.settings.mcp.push(server);
+        self
+    }
+
+    /// Records where the tool `name` was declared, for a clash with an MCP tool.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn tool_origin(mut self, name: &str, origin: String) -> Self {
+        self.settings.tool_origins.insert(name.to_owned(), origin);
         self
     }
 

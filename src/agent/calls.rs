@@ -1,5 +1,6 @@
-//! Tool calls: started the moment their arguments are complete, each on its own task, answered
-//! as each finishes; grouped by the response that asked for them.
+//! Tool calls: started the moment their arguments are complete, polled once where they arrive
+//! (a tool that does not wait answers without a task switch) and otherwise continued on a task
+//! of their own, answered as each finishes; grouped by the response that asked for them.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -294,11 +295,11 @@ impl Calls {
             .with_withheld_secrets(self.withheld.clone())
             .with_signals(self.signals_tx.clone());
         let arguments = arguments.to_owned();
-        let name = name.to_owned();
-        self.tasks.spawn(async move {
+        let (task_call_id, task_name) = (call_id.clone(), name.to_owned());
+        let call = Box::pin(async move {
             let (output, status) = run_call(
                 &*tool,
-                &name,
+                &task_name,
                 &arguments,
                 ctx,
                 cancel,
@@ -307,11 +308,22 @@ impl Calls {
             )
             .await;
             Finished {
-                call_id,
+                call_id: task_call_id,
                 output,
                 status,
             }
         });
+        match poll_once(call) {
+            FirstPoll::Ready(finished) => self.ready.push_back(finished),
+            FirstPoll::Pending(call) => {
+                self.tasks.spawn(call);
+            }
+            FirstPoll::Panicked(panic) => self.ready.push_back(Finished {
+                call_id,
+                output: output::panicked(name, &*panic),
+                status: ToolStatus::Panicked,
+            }),
+        }
         events
     }
 
@@ -431,6 +443,32 @@ impl Calls {
         while self.tasks.join_next().await.is_some() {}
         self.running.clear();
         self.approvals.clear();
+    }
+}
+
+/// What polling a call once where it arrives gave.
+enum FirstPoll<F> {
+    /// It finished without waiting: no task needed.
+    Ready(Finished),
+    /// It waits for something: it continues on a task of its own.
+    Pending(F),
+    /// It panicked outside the tool's own future (a tool whose `call_json` panics before it
+    /// returns a future): the payload, for the failure output.
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+/// Polls `call` once in place, so a tool that never waits answers without a task switch. The
+/// waker is a no-op: a call that is not ready is spawned at once, and the task's first poll
+/// registers the real waker with whatever the call waits on.
+fn poll_once<F>(mut call: std::pin::Pin<Box<F>>) -> FirstPoll<std::pin::Pin<Box<F>>>
+where
+    F: std::future::Future<Output = Finished>,
+{
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::panic::catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(&mut cx))) {
+        Ok(std::task::Poll::Ready(finished)) => FirstPoll::Ready(finished),
+        Ok(std::task::Poll::Pending) => FirstPoll::Pending(call),
+        Err(panic) => FirstPoll::Panicked(panic),
     }
 }
 

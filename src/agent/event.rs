@@ -75,6 +75,14 @@ impl ToolStatus {
 pub enum AgentEvent {
     /// The state of the conversation changed.
     State(AgentState),
+    /// An MCP server failed to start, crashed or stopped answering, and is being restarted with
+    /// backoff: one line for the user per outage. Its calls fail with a clear output meanwhile.
+    McpServer {
+        /// The server's name.
+        server: String,
+        /// What happened, in one line.
+        message: String,
+    },
     /// The session is open and configured (`session.updated` arrived).
     Ready {
         /// The server's session id.

@@ -5,6 +5,7 @@
 //! pushes, encodes (PCM16 or G.711) and cuts fixed frames.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use super::echo::{EchoCanceller, EchoStage, FarEnd};
 use super::pcm;
@@ -22,6 +23,11 @@ const MAX_FRAME_MS: u32 = 10_000;
 pub struct CaptureEncoder {
     format: AudioFormat,
     frame_bytes: usize,
+    /// The rate [`push`](Self::push) takes.
+    input_rate: u32,
+    /// From the input rate to the echo canceller's, when it wants one of its own.
+    echo_resampler: Option<StreamResampler>,
+    /// To the session's rate (from the canceller's rate when there is an `echo_resampler`).
     resampler: StreamResampler,
     echo: Option<EchoStage>,
     near: Vec<f32>,
@@ -51,6 +57,8 @@ impl CaptureEncoder {
         Ok(Self {
             format,
             frame_bytes,
+            input_rate,
+            echo_resampler: None,
             resampler: StreamResampler::new(input_rate, format.sample_rate())?,
             echo: None,
             near: Vec::new(),
@@ -62,12 +70,29 @@ impl CaptureEncoder {
     }
 
     /// Runs `canceller` on the captured audio before anything else, with the playback signal
-    /// from `far_end` when there is one.
+    /// from `far_end` when there is one. A canceller with a [rate](EchoCanceller::rate) of its
+    /// own gets the audio at that rate; the session's frames are made from its output. Call it
+    /// before pushing audio.
     pub fn set_echo_canceller(
         &mut self,
         canceller: Box<dyn EchoCanceller>,
         far_end: Option<FarEnd>,
     ) {
+        self.echo_resampler = None;
+        if let Some(rate) = canceller.rate().filter(|&r| r != self.input_rate) {
+            match (
+                StreamResampler::new(self.input_rate, rate),
+                StreamResampler::new(rate, self.format.sample_rate()),
+            ) {
+                (Ok(to_canceller), Ok(to_session)) => {
+                    self.echo_resampler = Some(to_canceller);
+                    self.resampler = to_session;
+                }
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, "the echo canceller gets the capture rate instead");
+                }
+            }
+        }
         self.echo = Some(EchoStage::new(canceller, far_end));
     }
 
@@ -83,17 +108,32 @@ impl CaptureEncoder {
 
     /// The rate [`push`](Self::push) expects.
     pub fn input_rate(&self) -> u32 {
-        self.resampler.input_rate()
+        self.input_rate
     }
 
     /// Adds mono samples at [`input_rate`](Self::input_rate).
     pub fn push(&mut self, mono: &[f32]) {
-        let rate = self.resampler.input_rate();
+        self.push_captured(mono, None);
+    }
+
+    /// Adds mono samples at [`input_rate`](Self::input_rate), the last of them captured at
+    /// `captured` by the device's clock: the echo canceller lines the microphone up with the
+    /// playback signal by it.
+    pub fn push_captured(&mut self, mono: &[f32], captured: Option<Instant>) {
         let samples = match self.echo.as_mut() {
             Some(echo) => {
                 self.near.clear();
-                self.near.extend_from_slice(mono);
-                echo.apply(&mut self.near, rate);
+                let rate = match self.echo_resampler.as_mut() {
+                    Some(resampler) => {
+                        resampler.process(mono, &mut self.near);
+                        resampler.output_rate()
+                    }
+                    None => {
+                        self.near.extend_from_slice(mono);
+                        self.input_rate
+                    }
+                };
+                echo.apply(&mut self.near, rate, captured);
                 &self.near[..]
             }
             None => mono,
@@ -105,10 +145,22 @@ impl CaptureEncoder {
 
     /// Adds mono samples at `rate` Hz; a new rate finishes the audio at the old rate first.
     pub fn push_at_rate(&mut self, mono: &[f32], rate: u32) -> Result<(), AudioError> {
-        if rate != self.resampler.input_rate() {
-            let next = StreamResampler::new(rate, self.format.sample_rate())?;
+        if rate != self.input_rate {
+            let session_rate = self.format.sample_rate();
+            let next = match self.echo_resampler.as_ref() {
+                Some(to_canceller) => (
+                    Some(StreamResampler::new(rate, to_canceller.output_rate())?),
+                    None,
+                ),
+                None => (None, Some(StreamResampler::new(rate, session_rate)?)),
+            };
             self.flush_resampler();
-            self.resampler = next;
+            match next {
+                (Some(to_canceller), _) => self.echo_resampler = Some(to_canceller),
+                (None, Some(to_session)) => self.resampler = to_session,
+                (None, None) => {}
+            }
+            self.input_rate = rate;
         }
         self.push(mono);
         Ok(())
@@ -136,6 +188,20 @@ impl CaptureEncoder {
     }
 
     fn flush_resampler(&mut self) {
+        // The tail held in the canceller's resampler goes through the canceller first.
+        let tail = match (self.echo_resampler.as_mut(), self.echo.as_mut()) {
+            (Some(resampler), Some(echo)) if resampler.has_input() => Some((resampler, echo)),
+            _ => None,
+        };
+        if let Some((resampler, echo)) = tail {
+            self.near.clear();
+            resampler.flush(&mut self.near);
+            let rate = resampler.output_rate();
+            echo.apply(&mut self.near, rate, None);
+            self.resampled.clear();
+            self.resampler.process(&self.near, &mut self.resampled);
+            self.encode_resampled();
+        }
         self.resampled.clear();
         self.resampler.flush(&mut self.resampled);
         self.encode_resampled();

@@ -5,10 +5,13 @@
 //! [`HalfDuplexSource`](super::HalfDuplexSource)); this module is the seam for the real thing:
 //! an [`EchoCanceller`] sees each block of microphone audio together with the playback signal
 //! that was rendered meanwhile ([`FarEnd`], taken from a sink with
-//! [`AudioSink::far_end`](super::AudioSink::far_end)).
+//! [`AudioSink::far_end`](super::AudioSink::far_end)), and how far the two are apart in time
+//! by the devices' own account ([`EchoCanceller::set_playback_lead`]). The canceller this crate
+//! ships is [`Aec3Canceller`](super::Aec3Canceller).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Removes the echo of the playback signal from the microphone signal.
 ///
@@ -20,6 +23,22 @@ pub trait EchoCanceller: Send {
     /// signal (mono, at `far_rate` Hz, silence included so it stays aligned in time) rendered
     /// since the previous call; it is empty when no sink feeds this canceller.
     fn process(&mut self, near: &mut [f32], near_rate: u32, far_end: &[i16], far_rate: u32);
+
+    /// The rate the canceller works at, if it wants the microphone signal at one rate: the
+    /// capture path then resamples to it before [`process`](Self::process) (and from it to the
+    /// session's rate after). `None` (the default): any rate.
+    fn rate(&self) -> Option<u32> {
+        None
+    }
+
+    /// Called before [`process`](Self::process) when the devices report their timing: the
+    /// newest playback sample handed over so far is heard `lead` after the newest microphone
+    /// sample was captured (the output and input latencies the sound system reports). A
+    /// canceller can hold the playback signal back by about that much so that its own delay
+    /// estimation only has the acoustic path and the unreported latencies left to find.
+    fn set_playback_lead(&mut self, lead: Duration) {
+        let _ = lead;
+    }
 }
 
 impl<F> EchoCanceller for F
@@ -28,6 +47,60 @@ where
 {
     fn process(&mut self, near: &mut [f32], near_rate: u32, far_end: &[i16], far_rate: u32) {
         self(near, near_rate, far_end, far_rate)
+    }
+}
+
+/// When the newest sample written to a stream is (or was) heard or captured, lock-free: one
+/// atomic word holding the time (microseconds since a base instant, 40 bits) and the stream
+/// position of that sample (modulo 2^24), so that a reader can date exactly the samples it has
+/// read, whatever was written since.
+#[derive(Debug)]
+pub(crate) struct StreamClock {
+    base: Instant,
+    stamp: AtomicU64,
+}
+
+/// Positions are compared modulo this: far more than any reader lags behind.
+const POSITION_BITS: u32 = 24;
+const POSITION_MASK: u64 = (1 << POSITION_BITS) - 1;
+
+impl StreamClock {
+    pub(crate) fn new() -> Self {
+        Self {
+            base: Instant::now(),
+            stamp: AtomicU64::new(0),
+        }
+    }
+
+    /// Records that the sample before `position` is heard (or was captured) at `at`. Audio
+    /// thread: one atomic store.
+    pub(crate) fn mark(&self, position: u64, at: Instant) {
+        let micros = (at.saturating_duration_since(self.base).as_micros() as u64).max(1);
+        self.stamp.store(
+            (micros << POSITION_BITS) | (position & POSITION_MASK),
+            Ordering::Release,
+        );
+    }
+
+    /// When the sample before `position` is heard (or was captured), from the latest mark and
+    /// the stream's `rate`; `None` before the first mark.
+    pub(crate) fn time_of(&self, position: u64, rate: u32) -> Option<Instant> {
+        let stamp = self.stamp.load(Ordering::Acquire);
+        if stamp == 0 {
+            return None;
+        }
+        let at = self.base + Duration::from_micros(stamp >> POSITION_BITS);
+        let marked = stamp & POSITION_MASK;
+        // Signed distance from `position` to the marked one, modulo 2^24.
+        let diff = ((marked.wrapping_sub(position) & POSITION_MASK) << (64 - POSITION_BITS)) as i64
+            >> (64 - POSITION_BITS);
+        let offset =
+            Duration::from_nanos(diff.unsigned_abs() * 1_000_000_000 / u64::from(rate.max(1)));
+        Some(if diff >= 0 {
+            at.checked_sub(offset).unwrap_or(self.base)
+        } else {
+            at + offset
+        })
     }
 }
 
@@ -50,6 +123,10 @@ pub struct FarEnd {
     pub(crate) dropped: Arc<AtomicU64>,
     /// Cleared when this reader is dropped so the renderer stops copying.
     pub(crate) enabled: Arc<AtomicBool>,
+    /// When the frames written into `ring` are heard.
+    pub(crate) clock: Arc<StreamClock>,
+    /// Frames read so far.
+    pub(crate) read: u64,
 }
 
 impl std::fmt::Debug for FarEnd {
@@ -75,7 +152,14 @@ impl FarEnd {
             out.extend_from_slice(a);
             out.extend_from_slice(b);
             chunk.commit_all();
+            self.read += n as u64;
         }
+    }
+
+    /// When the last frame drained so far is heard, as the renderer's device reported it;
+    /// `None` before the first rendered frame.
+    pub fn heard_at(&self) -> Option<Instant> {
+        self.clock.time_of(self.read, self.rate)
     }
 
     /// Frames the renderer could not hand over because this reader was behind.
@@ -106,7 +190,8 @@ impl EchoStage {
         }
     }
 
-    pub(crate) fn apply(&mut self, near: &mut [f32], near_rate: u32) {
+    /// Cleans `near`, whose last sample was captured at `captured` when the device says so.
+    pub(crate) fn apply(&mut self, near: &mut [f32], near_rate: u32, captured: Option<Instant>) {
         self.far.clear();
         let far_rate = match self.far_end.as_mut() {
             Some(far_end) => {
@@ -115,6 +200,11 @@ impl EchoStage {
             }
             None => 0,
         };
+        let heard = self.far_end.as_ref().and_then(FarEnd::heard_at);
+        if let (Some(heard), Some(captured)) = (heard, captured) {
+            self.canceller
+                .set_playback_lead(heard.saturating_duration_since(captured));
+        }
         self.canceller.process(near, near_rate, &self.far, far_rate);
     }
 }

@@ -3,8 +3,9 @@
 //! With a loudspeaker the microphone hears the assistant, the server's voice detection takes
 //! that for the user, and the assistant interrupts itself. Until an echo canceller sits in the
 //! capture path, the agent drops microphone frames while a [`PlaybackMonitor`] says playback is
-//! active, plus a short tail for the room's echo and the device latency. On by default with the
-//! default speaker; switched off with headphones, where barge-in by voice then works.
+//! active, plus a short tail for the room's echo and the device latency. With the echo canceller
+//! ([`Aec3Canceller`](super::Aec3Canceller)) in the capture path it is off by default, so the user
+//! can interrupt by voice; without it, on by default with the default speaker ([`half_duplex_default`]).
 
 use std::time::Duration;
 
@@ -16,6 +17,13 @@ use crate::protocol::AudioFormat;
 
 /// How long the microphone stays closed after playback ends on its own: 300 ms.
 pub const DEFAULT_TAIL: Duration = Duration::from_millis(300);
+
+/// Whether half-duplex is on when the user did not say: off while an echo canceller cleans the
+/// microphone signal, otherwise on with the default speaker (probably a loudspeaker) and off
+/// with a speaker the user picked (probably headphones).
+pub fn half_duplex_default(echo_cancellation: bool, default_speaker: bool) -> bool {
+    !echo_cancellation && default_speaker
+}
 
 /// Wraps a source and drops its frames while the monitored sink plays (and for `tail` after).
 ///
@@ -81,5 +89,20 @@ impl<S: AudioSource> AudioSource for HalfDuplexSource<S> {
 
     fn dropped_ms(&self) -> u64 {
         self.inner.dropped_ms()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::half_duplex_default;
+
+    /// Echo cancellation turns the half-duplex default off; without it, the default speaker
+    /// (probably a loudspeaker) turns it on.
+    #[test]
+    fn half_duplex_defaults_off_with_echo_cancellation() {
+        assert!(!half_duplex_default(true, true));
+        assert!(!half_duplex_default(true, false));
+        assert!(half_duplex_default(false, true));
+        assert!(!half_duplex_default(false, false));
     }
 }

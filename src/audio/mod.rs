@@ -18,7 +18,8 @@
 //! | [`null`] | [`NullSink`]: discards audio at the pace it would play |
 //! | [`half_duplex`] | [`HalfDuplexSource`]: no microphone while the assistant is audible |
 //! | [`echo`] | the [`EchoCanceller`] hook and the playback signal it sees ([`FarEnd`]) |
-//! | `device` (feature `audio`) | microphone and speaker through cpal, device listing |
+//! | [`aec`] (feature `aec`) | [`Aec3Canceller`]: WebRTC's AEC3 (pure Rust) behind that hook |
+//! | `device` (feature `audio`) | microphone and speaker through cpal, device listing, [`DeviceAudio`] |
 //!
 //! Everything except `device` builds without the `audio` feature (no ALSA needed), which is
 //! all a server or a telephony bridge needs.
@@ -42,6 +43,8 @@
 
 use async_trait::async_trait;
 
+#[cfg(feature = "aec")]
+pub mod aec;
 pub mod capture;
 pub mod channel;
 pub mod codec;
@@ -57,16 +60,18 @@ pub mod playback;
 pub mod resample;
 pub mod wav;
 
+#[cfg(feature = "aec")]
+pub use aec::Aec3Canceller;
 pub use capture::{CaptureEncoder, DEFAULT_FRAME_MS};
 pub use channel::{ChannelFeeder, ChannelPlayer, ChannelSink, ChannelSource};
 #[cfg(feature = "audio")]
 pub use device::{
-    AudioHost, ChosenHost, DeviceInfo, DeviceOptions, MicSource, SpeakerSink, choose_host,
-    list_devices,
+    AudioHost, ChosenHost, DeviceAudio, DeviceInfo, DeviceOptions, DuplexOptions, MicSource,
+    SpeakerSink, choose_host, list_devices,
 };
 pub use echo::{EchoCanceller, FarEnd, NoEchoCanceller};
 pub use error::{AudioError, Direction, SUPPORTED_WAV};
-pub use half_duplex::{DEFAULT_TAIL, HalfDuplexSource};
+pub use half_duplex::{DEFAULT_TAIL, HalfDuplexSource, half_duplex_default};
 pub use null::NullSink;
 pub use playback::{PlaybackMonitor, PlaybackQueue, PlaybackRenderer, playback_channel};
 pub use resample::StreamResampler;

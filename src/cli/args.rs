@@ -54,6 +54,10 @@ pub(crate) struct Args {
 /// Options every command takes.
 #[derive(Debug, clap::Args)]
 pub(crate) struct GlobalArgs {
+    /// MCP servers added in Rust (`Cli::mcp_server`), after those of agent.toml.
+    #[arg(skip)]
+    pub(crate) mcp: Vec<crate::mcp::McpServer>,
+
     /// The configuration file [default: ./agent.toml, if present].
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,
@@ -92,6 +96,10 @@ pub(crate) struct GlobalArgs {
     /// words name it and otherwise answers in text and audio.
     #[arg(long, global = true)]
     pub(crate) sim: bool,
+
+    /// With --sim: speak this recording (any WAV) as every spoken answer, instead of a tone.
+    #[arg(long, global = true, value_name = "FILE.wav", requires = "sim")]
+    pub(crate) sim_voice: Option<PathBuf>,
 }
 
 /// The commands besides the conversation itself.
@@ -118,6 +126,15 @@ pub(crate) enum Command {
         /// Print the secret and its expiry as one JSON object.
         #[arg(long)]
         json: bool,
+    },
+    /// Serve the agent to phone calls (Twilio Media Streams, OpenAI SIP) and a browser page,
+    /// one session per caller, configured by [serve] in agent.toml. Stops on SIGTERM or Ctrl-C
+    /// after live calls finish (up to drain_timeout).
+    #[cfg(feature = "serve")]
+    Serve {
+        /// The address to listen on [default: [serve] listen, else 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
     },
     /// Serve the --sim model as a fake Realtime server on 127.0.0.1, for clients in any
     /// language (GA, or beta with `OpenAI-Beta: realtime=v1`). Prints its URL, e.g.

@@ -173,7 +173,8 @@ impl From<crate::Error> for Failure {
             crate::Error::Connect(error) => error.into(),
             crate::Error::ToolRegistry(_)
             | crate::Error::ToolSpec(_)
-            | crate::Error::Handoff(_) => Failure::new(ExitCode::Config, error.to_string()),
+            | crate::Error::Handoff(_)
+            | crate::Error::Mcp(_) => Failure::new(ExitCode::Config, error.to_string()),
             crate::Error::MissingApiKey { .. } => {
                 Failure::new(ExitCode::MissingKey, error.to_string())
             }

@@ -1,6 +1,6 @@
 //! The `agent` command line as a library (feature `cli`), so that a program of your own can add
 //! Rust tools and get the whole command: voice, `--text`, `--input`, `--sim`, `tools`, `check`,
-//! `devices`, `token`, `fake-server`.
+//! `devices`, `token`, `fake-server`, `serve`.
 //!
 //! ```no_run
 //! use realtime_agent::cli::Cli;
@@ -65,6 +65,7 @@ use exit::Failure;
 #[must_use = "a Cli does nothing until run"]
 pub struct Cli {
     tools: ToolRegistry,
+    mcp: Vec<crate::mcp::McpServer>,
     error: Option<RegistryError>,
     /// The log writer's redactor, when `run_from_env` installed one: told the key once the
     /// configuration names its variable.
@@ -94,8 +95,17 @@ impl Cli {
         self
     }
 
+    /// Adds an MCP server's tools (after those of agent.toml's `[[mcp]]` entries).
+    pub fn mcp_server(mut self, server: crate::mcp::McpServer) -> Cli {
+        self.mcp.push(server);
+        self
+    }
+
     /// Runs with the process's arguments, logging to stderr as `RUST_LOG` says (quiet by
-    /// default). Convert the result for `main`: `Cli::new().run_from_env().await.into()`.
+    /// default, except `agent serve`, which logs its calls at `info`). Convert the result for
+    /// `main`: `Cli::new().run_from_env().await.into()`. Every line goes through a
+    /// [`Redactor`], so that no key reaches the log, whatever crate logs it (at `TRACE`, the
+    /// WebSocket library logs the handshake request, key included).
     ///
     /// With the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set, the session, turn and
     /// tool-call spans are exported there too.
@@ -108,11 +118,23 @@ impl Cli {
         if let Some(key) = ApiKey::from_env(DEFAULT_API_KEY_ENV) {
             redactor.add_secret(&key);
         }
+        // A server's log is its record of calls; a conversation in the terminal shows its own.
+        let serving = std::env::args().nth(1).is_some_and(|a| a == "serve");
+        let default = if serving {
+            "realtime_agent=info"
+        } else {
+            "off"
+        };
         let log = tracing_subscriber::fmt::layer()
             .with_writer(redactor.writer(std::io::stderr))
+            // Colour codes only for a person at a terminal, not in journald or a log file.
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
             .with_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
             );
         self.redactor = Some(redactor);
         #[cfg(feature = "otel")]
@@ -172,7 +194,8 @@ impl Cli {
         }
     }
 
-    async fn dispatch(self, args: Args) -> Result<(), Failure> {
+    async fn dispatch(self, mut args: Args) -> Result<(), Failure> {
+        args.global.mcp = self.mcp;
         if let Some(error) = self.error {
             return Err(Failure::new(
                 ExitCode::Config,
@@ -191,14 +214,18 @@ impl Cli {
             }
         }
         match args.command {
-            Some(Command::Tools) => commands::tools(global, &self.tools),
-            Some(Command::Check) => commands::check(global, &self.tools),
+            Some(Command::Tools) => commands::tools(global, &self.tools).await,
+            Some(Command::Check) => commands::check(global, &self.tools).await,
             Some(Command::Devices { host }) => commands::devices(global, host),
             Some(Command::Token {
                 expires_in,
                 api_base,
                 json,
             }) => commands::token(global, expires_in, api_base, json).await,
+            #[cfg(feature = "serve")]
+            Some(Command::Serve { listen }) => {
+                commands::serve(global, &self.tools, listen.as_deref()).await
+            }
             Some(Command::FakeServer { port }) => commands::fake_server(port).await,
             None => {
                 let context = session::prepare(global, &self.tools).await?;

@@ -202,6 +202,7 @@ impl Renderer {
                 ));
             }
             AgentEvent::AudioError(message) => self.warn(&format!("audio: {message}")),
+            AgentEvent::McpServer { message, .. } => self.warn(message),
             AgentEvent::Reconnecting {
                 attempt,
                 delay,

@@ -49,6 +49,7 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
     if let Some(voice) = &global.voice {
         config.agent.voice = Some(voice.clone());
     }
+    config.mcp.extend(global.mcp.iter().cloned());
     Ok(config)
 }
 
@@ -72,6 +73,10 @@ pub(crate) async fn prepare(
         )),
         None => None,
     };
+    let voice = match &global.sim_voice {
+        Some(path) => Some(sim_voice(path, &config).await?),
+        None => None,
+    };
     let sim = if global.sim {
         eprintln!(
             "--sim: talking to the built-in simulated model on this machine. No real model is \
@@ -80,7 +85,10 @@ pub(crate) async fn prepare(
         );
         Some(
             FakeServer::builder()
-                .responder(SimModel::new())
+                .responder(match voice {
+                    Some(audio) => SimModel::new().voice(audio),
+                    None => SimModel::new(),
+                })
                 // Turns in voice mode, detected from the microphone's level as server VAD would.
                 .detect_speech(true)
                 .record_payloads(false)
@@ -147,7 +155,7 @@ pub(crate) fn missing_key(variable: &str) -> Failure {
 }
 
 /// Whether `url` points at this machine (a fake server or a local proxy needs no key).
-fn is_loopback(url: &str) -> bool {
+pub(crate) fn is_loopback(url: &str) -> bool {
     match url::Url::parse(url)
         .ok()
         .and_then(|u| u.host().map(|h| h.to_owned()))
@@ -240,6 +248,24 @@ pub(crate) async fn converse(
     }
     renderer.note(&report(&summary, config.model(), price_source(context)));
     Ok((summary, renderer))
+}
+
+/// The recording `--sim-voice` names, in the session's output format.
+async fn sim_voice(path: &std::path::Path, config: &Config) -> Result<Vec<u8>, Failure> {
+    use crate::audio::{AudioSource, WavSource};
+    let format = config.session().output_audio_format.unwrap_or_default();
+    let fail = |error: crate::audio::AudioError| {
+        Failure::new(
+            ExitCode::File,
+            format!("--sim-voice {}: {error}", path.display()),
+        )
+    };
+    let mut source = WavSource::open(path, format, 1000).map_err(fail)?;
+    let mut audio = Vec::new();
+    while let Some(frame) = source.next_frame().await.map_err(fail)? {
+        audio.extend_from_slice(&frame);
+    }
+    Ok(audio)
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@ pub(crate) const TOP: &[&str] = &[
     "transcription",
     "audio",
     "tools",
+    "mcp",
     "prices",
     "agents",
+    "serve",
 ];
 /// `[agent]`.
 pub(crate) const AGENT: &[&str] = &[
@@ -55,8 +57,20 @@ pub(crate) const AUDIO: &[&str] = &[
     "output_device",
     "host",
     "half_duplex",
+    "echo_cancellation",
     "frame_ms",
     "noise_reduction",
+];
+/// `[serve]`.
+pub(crate) const SERVE: &[&str] = &[
+    "listen",
+    "public_url",
+    "max_sessions",
+    "drain_timeout",
+    "token_env",
+    "twilio_auth_token_env",
+    "openai_webhook_secret_env",
+    "dtmf_as_text",
 ];
 /// `[prices."model"]`.
 pub(crate) const PRICES: &[&str] = &[
@@ -66,6 +80,20 @@ pub(crate) const PRICES: &[&str] = &[
     "audio_in",
     "cached_audio_in",
     "audio_out",
+];
+/// `[[mcp]]`.
+pub(crate) const MCP: &[&str] = &[
+    "name",
+    "command",
+    "args",
+    "env",
+    "url",
+    "bearer_token_env",
+    "tools",
+    "prefix",
+    "confirm",
+    "timeout",
+    "on_interrupt",
 ];
 /// Keys every `[[tools]]` entry accepts.
 const TOOL_COMMON: &[&str] = &[

@@ -13,6 +13,7 @@ use super::keys;
 use super::sections::{
     AgentSection, AudioSection, TranscriptionSection, TurnDetectionKind, TurnDetectionSection,
 };
+use super::serve::ServeSection;
 use super::{Config, agents, base_dir, tools};
 use crate::agent::Prices;
 
@@ -35,17 +36,29 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         section(&source, root, "transcription", keys::TRANSCRIPTION)?.unwrap_or_default();
     let audio: AudioSection = section(&source, root, "audio", keys::AUDIO)?.unwrap_or_default();
     let prices = prices(&source, root)?;
+    let serve: ServeSection = section(&source, root, "serve", keys::SERVE)?.unwrap_or_default();
 
     let dir = base_dir(Some(path));
     check_agent(&source, root, &mut agent, &dir)?;
     check_turn_detection(&source, root, turn_detection.as_ref())?;
     check_audio(&source, root, &audio)?;
+    super::serve::check(&source, super::serve::table(root), &serve)?;
     let key_var = agent
         .api_key_env
         .as_deref()
         .unwrap_or(super::DEFAULT_API_KEY_ENV);
     let tools = tools::load(&source, root, &dir, key_var)?;
     let agents = agents::load(&source, root, &agent, &tools)?;
+    #[cfg(feature = "mcp")]
+    let mcp = super::mcp::load(&source, root, &dir, key_var)?;
+    #[cfg(not(feature = "mcp"))]
+    if let Some(value) = root.get("mcp") {
+        return Err(source.invalid(
+            Some(value.span()),
+            "mcp",
+            "this build has no MCP support: rebuild with the cargo feature `mcp`",
+        ));
+    }
     Ok(Config {
         agents,
         path: Some(path.to_path_buf()),
@@ -54,7 +67,10 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         transcription,
         audio,
         tools,
+        #[cfg(feature = "mcp")]
+        mcp,
         prices,
+        serve,
     })
 }
 

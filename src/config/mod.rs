@@ -15,7 +15,7 @@
 //! model = "gpt-4o-mini-transcribe"
 //!
 //! [audio]
-//! half_duplex = true              # mute the microphone while the assistant speaks
+//! echo_cancellation = true        # talk over the assistant on open speakers (the default)
 //!
 //! [[tools]]
 //! kind = "command"
@@ -27,6 +27,16 @@
 //! instructions = "You handle invoices and refunds."
 //! tools = ["time_and_date"]       # names of declared [[tools]]
 //! handoffs = ["agent"]            # `agent` is the starting agent, [agent]
+//!
+//! [[mcp]]                          # an MCP server's tools (feature `mcp`)
+//! name = "everything"
+//! command = "npx"
+//! args = ["-y", "@modelcontextprotocol/server-everything"]
+//!
+//! [serve]                         # `agent serve`: phone calls and the browser page
+//! public_url = "https://agent.example.com"
+//! max_sessions = 100
+//! twilio_auth_token_env = "TWILIO_AUTH_TOKEN"
 //!
 //! [prices."gpt-realtime"]         # USD per million tokens, to override the built-in table
 //! text_in = 4.0
@@ -56,7 +66,10 @@ mod agents;
 mod error;
 mod keys;
 mod load;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod sections;
+mod serve;
 mod session;
 mod tools;
 
@@ -69,6 +82,7 @@ pub use sections::{
     AgentSection, AudioSection, Eagerness, HostChoice, NoiseReductionChoice, TranscriptionSection,
     TurnDetectionKind, TurnDetectionSection,
 };
+pub use serve::{DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_SESSIONS, ServeSection};
 pub use session::{DEFAULT_API_KEY_ENV, DEFAULT_TRANSCRIPTION_MODEL};
 pub use tools::ConfigTool;
 
@@ -95,8 +109,13 @@ pub struct Config {
     pub tools: Vec<ConfigTool>,
     /// `[agents.NAME]`: agents the conversation can be handed to, in file order.
     pub agents: Vec<AgentEntry>,
+    /// `[[mcp]]`: MCP servers whose tools the agent offers, in file order (feature `mcp`).
+    #[cfg(feature = "mcp")]
+    pub mcp: Vec<crate::mcp::McpServer>,
     /// `[prices."model"]`: prices that replace the built-in table.
     pub prices: BTreeMap<String, Prices>,
+    /// `[serve]`: `agent serve`'s settings.
+    pub serve: ServeSection,
 }
 
 impl Config {

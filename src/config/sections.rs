@@ -175,8 +175,13 @@ pub struct AudioSection {
     /// `auto` (default), `pulseaudio` or `alsa`.
     pub host: Option<HostChoice>,
     /// Mute the microphone while the assistant is audible, so that a loudspeaker does not make
-    /// it interrupt itself. Default: on with the default speaker; set `false` with headphones.
+    /// it interrupt itself. Default: off while echo cancellation is on; otherwise on with the
+    /// default speaker. Set `false` with headphones.
     pub half_duplex: Option<bool>,
+    /// Remove the speaker's sound from the microphone signal (acoustic echo cancellation), so
+    /// that the user can talk over the assistant on open speakers. Default: on for the
+    /// microphone and speaker; WAV files and in-memory audio have no echo to cancel.
+    pub echo_cancellation: Option<bool>,
     /// Milliseconds of audio per microphone frame sent (default 20).
     pub frame_ms: Option<u32>,
     /// `near_field`, `far_field` or `off` (default: the server's, off).

@@ -218,7 +218,39 @@ impl Config {
         if let Some(key) = self.api_key() {
             builder = builder.api_key(key);
         }
+        #[cfg(feature = "mcp")]
+        {
+            for (name, origin) in self.tool_origins() {
+                builder = builder.tool_origin(&name, origin);
+            }
+            for server in &self.mcp {
+                builder = builder.mcp_server(server.clone());
+            }
+        }
         Ok(builder)
+    }
+
+    /// Where each declared tool is, for a clash with an MCP server's tool.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn tool_origins(&self) -> crate::mcp::Origins {
+        let file = self
+            .path
+            .as_deref()
+            .unwrap_or(std::path::Path::new(super::DEFAULT_PATH));
+        self.tools
+            .iter()
+            .map(|tool| {
+                let origin = match tool.position() {
+                    Some(at) => format!(
+                        "the [[tools]] entry {:?} at {}:{at}",
+                        tool.name(),
+                        file.display()
+                    ),
+                    None => format!("the [[tools]] entry {:?}", tool.name()),
+                };
+                (tool.name().to_owned(), origin)
+            })
+            .collect()
     }
 }
 

@@ -37,12 +37,14 @@ const DEFAULT_PACE: Duration = Duration::from_millis(20);
 #[derive(Debug, Clone)]
 pub struct SimModel {
     pace: Option<Duration>,
+    voice: Option<Vec<u8>>,
 }
 
 impl Default for SimModel {
     fn default() -> Self {
         SimModel {
             pace: Some(DEFAULT_PACE),
+            voice: None,
         }
     }
 }
@@ -59,8 +61,18 @@ impl SimModel {
         self
     }
 
+    /// Speaks `audio` (bytes in the session's output format) as every spoken answer, instead
+    /// of a synthesized tone: real speech for playback and echo tests.
+    pub fn voice(mut self, audio: Vec<u8>) -> SimModel {
+        self.voice = Some(audio);
+        self
+    }
+
     fn say(&self, text: String) -> Reply {
-        let reply = Reply::text(text);
+        let reply = match &self.voice {
+            Some(audio) => Reply::audio(text, audio.clone()),
+            None => Reply::text(text),
+        };
         match self.pace {
             Some(pace) => reply.paced(pace),
             None => reply,

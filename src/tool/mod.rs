@@ -66,5 +66,7 @@ pub use declared::{
 };
 pub use dyn_tool::{DEFAULT_TIMEOUT, DynTool, OnInterrupt, ToolOptions};
 pub use error::{BoxError, RegistryError, ToolError};
+#[cfg(feature = "mcp")]
+pub(crate) use registry::check_name as check_tool_name;
 pub use registry::{RegisteredTool, ToolOverrides, ToolRegistry};
 pub use typed::Tool;

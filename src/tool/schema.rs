@@ -13,6 +13,9 @@
 //! - the `format` schemars puts on numbers (`int32`, `uint8`, `double`, …) is dropped: it is not
 //!   a JSON Schema format and says nothing `minimum`/`maximum` do not.
 //!
+//! [`reshape`] applies the same steps to a schema written elsewhere (an MCP server's), inlining
+//! its local `$ref`s first.
+//!
 //! A recursive argument type cannot be inlined; it keeps a `$ref`, and
 //! [`check_function_parameters`] (run by the registry) refuses it with a clear error.
 
@@ -32,6 +35,69 @@ pub fn parameters_for<T: JsonSchema + ?Sized>() -> Value {
     shape(&mut schema);
     shape_top_level(&mut schema);
     schema
+}
+
+/// A schema from elsewhere (an MCP server's `inputSchema`) shaped the same way: local `$ref`s to
+/// `$defs`/`definitions` are inlined first (a recursive one stays, and
+/// [`check_function_parameters`] refuses it), then every step above applies.
+pub fn reshape(mut schema: Value) -> Value {
+    let definitions = match &schema {
+        Value::Object(map) => map
+            .get("$defs")
+            .or_else(|| map.get("definitions"))
+            .cloned()
+            .unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    if let Value::Object(definitions) = definitions {
+        inline_refs(&mut schema, &definitions, &mut Vec::new());
+    }
+    shape(&mut schema);
+    shape_top_level(&mut schema);
+    schema
+}
+
+/// Replaces `{"$ref":"#/$defs/X", …}` with the definition of `X` (siblings of the `$ref` win).
+/// `stack` holds the definitions being inlined, so a recursive one is left as a `$ref`.
+fn inline_refs(value: &mut Value, definitions: &Map<String, Value>, stack: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            let target = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|reference| {
+                    reference
+                        .strip_prefix("#/$defs/")
+                        .or_else(|| reference.strip_prefix("#/definitions/"))
+                        .map(str::to_owned)
+                });
+            if let Some(name) = target {
+                if let (Some(Value::Object(definition)), false) =
+                    (definitions.get(&name), stack.contains(&name))
+                {
+                    map.remove("$ref");
+                    for (key, inner) in definition {
+                        map.entry(key.clone()).or_insert_with(|| inner.clone());
+                    }
+                    stack.push(name);
+                    for inner in map.values_mut() {
+                        inline_refs(inner, definitions, stack);
+                    }
+                    stack.pop();
+                    return;
+                }
+            }
+            for (key, inner) in map.iter_mut() {
+                if key != "$defs" && key != "definitions" {
+                    inline_refs(inner, definitions, stack);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| inline_refs(item, definitions, stack)),
+        _ => {}
+    }
 }
 
 /// Checks that `parameters` is a schema the Realtime API accepts for a function: an object

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use realtime_agent::agent::{AgentEvent, ToolStatus};
+use realtime_agent::protocol::ClientEvent;
 use realtime_agent::testing::{FakeServer, Reply};
 use realtime_agent::tool::{OnInterrupt, tool_fn, tool_fn_without_context};
 use schemars::JsonSchema;
@@ -462,7 +463,16 @@ async fn barge_in_keeps_or_cancels_tools() {
     server
         .wait_for_received("conversation.item.create", 3, super::support::WAIT)
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A `response.create` forced by the finished batch would be sent in the step that posted
+    // the last output, before the agent handles a later command: this one is the barrier.
+    agent
+        .handle
+        .send_event(ClientEvent::clear_input())
+        .await
+        .unwrap();
+    server
+        .wait_for_received("input_audio_buffer.clear", 1, super::support::WAIT)
+        .await;
     let outs = outputs(&server);
     assert!(
         outs.contains(&("call_keep".to_owned(), "found it".to_owned())),
@@ -518,5 +528,82 @@ async fn beta_dialect_tool_round_trip() {
         "{:?}",
         server.errors_sent()
     );
+    agent.stop().await;
+}
+
+/// A tool that does not wait is polled where its call arrives and answered without a task of
+/// its own: two such calls run on the same task (the agent's). One that waits continues on
+/// its own task. A tool that panics on that first poll still gets its failure output.
+#[tokio::test]
+async fn a_tool_that_does_not_wait_answers_without_a_task_switch() {
+    /// Which task each tool ran on.
+    type Tasks = Arc<Mutex<Vec<(String, Option<tokio::task::Id>)>>>;
+    let tasks: Tasks = Arc::default();
+    let record = |name: &'static str, waits: bool| {
+        let tasks = tasks.clone();
+        tool_fn_without_context(name, "Records its task.", move |_: Nothing| {
+            let tasks = tasks.clone();
+            async move {
+                if waits {
+                    tokio::task::yield_now().await;
+                }
+                tasks
+                    .lock()
+                    .unwrap()
+                    .push((name.to_owned(), tokio::task::try_id()));
+                Ok::<_, String>(name)
+            }
+        })
+    };
+    let explodes = tool_fn_without_context("explodes", "Panics at once.", |_: Nothing| async {
+        if true {
+            panic!("kaboom");
+        }
+        Ok::<String, String>(String::new())
+    });
+    let server = FakeServer::builder()
+        .reply(
+            Reply::new()
+                .and_call_with_id("call_a", "quick_a", json!({}))
+                .and_call_with_id("call_b", "quick_b", json!({}))
+                .and_call_with_id("call_c", "waits", json!({}))
+                .and_call_with_id("call_d", "explodes", json!({})),
+        )
+        .reply(Reply::text("Done."))
+        .start()
+        .await;
+    let mut agent = start(&server, |b| {
+        b.tool(record("quick_a", false))
+            .tool(record("quick_b", false))
+            .tool(record("waits", true))
+            .tool(explodes)
+    })
+    .await;
+    agent.handle.send_text("Go.").await.unwrap();
+    until_idle(&mut agent.events).await;
+    let tasks = tasks.lock().unwrap().clone();
+    let task = |name: &str| {
+        tasks
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} did not run: {tasks:?}"))
+            .1
+    };
+    assert!(task("quick_a").is_some(), "{tasks:?}");
+    assert_eq!(task("quick_a"), task("quick_b"), "{tasks:?}");
+    assert_ne!(task("waits"), task("quick_a"), "{tasks:?}");
+    let mut outs = outputs(&server);
+    outs.sort();
+    assert_eq!(
+        outs[..3],
+        [
+            ("call_a".to_owned(), "quick_a".to_owned()),
+            ("call_b".to_owned(), "quick_b".to_owned()),
+            ("call_c".to_owned(), "waits".to_owned()),
+        ]
+    );
+    assert_eq!(outs[3].0, "call_d");
+    assert_eq!(json(&outs[3].1)["error"], "panic");
+    assert_eq!(server.count_received("response.create"), 2);
     agent.stop().await;
 }

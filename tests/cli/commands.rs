@@ -158,6 +158,41 @@ async fn check_lists_missing_env_vars_of_http_tools() {
     assert!(!run.stdout.contains("secret-weather-token"));
 }
 
+/// `agent check` says whether echo cancellation or half-duplex is in force: echo cancellation
+/// by default (half-duplex then off), half-duplex with the default speaker when it is off.
+#[tokio::test]
+async fn check_says_which_echo_handling_is_in_force() {
+    let scratch = Scratch::new();
+    for (audio, expected) in [
+        (
+            "",
+            "audio           host auto, input default, output default, echo cancellation on, \
+             half-duplex off, 20 ms frames",
+        ),
+        (
+            "echo_cancellation = false\n",
+            "audio           host auto, input default, output default, echo cancellation off, \
+             half-duplex on with the default speaker, 20 ms frames",
+        ),
+        (
+            "echo_cancellation = true\nhalf_duplex = true\n",
+            "audio           host auto, input default, output default, echo cancellation on, \
+             half-duplex on, 20 ms frames",
+        ),
+    ] {
+        let config = scratch.config(&format!("[audio]\n{audio}"));
+        let run = scratch
+            .run(&["check", "--config", config.to_str().unwrap()], "", &[])
+            .await;
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert!(
+            run.stdout.lines().any(|l| l == expected),
+            "no line {expected:?} in:\n{}",
+            run.stdout
+        );
+    }
+}
+
 /// One HTTP request as the fake REST API saw it.
 pub(super) struct Request {
     pub(super) head: String,

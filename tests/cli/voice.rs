@@ -169,7 +169,7 @@ async fn voice_mode_hears_speech_and_plays_the_answer() {
     })
     .await;
     assert!(
-        err_seen.contains(&"audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`".into()),
+        err_seen.contains(&"audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`; echo cancellation on, half-duplex off".into()),
         "{err_seen:#?}"
     );
 
@@ -235,10 +235,17 @@ async fn voice_mode_hears_speech_and_plays_the_answer() {
             .unwrap()
             .success()
     );
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("the agent ends after Ctrl-C")
-        .unwrap();
+    let status = match tokio::time::timeout(Duration::from_secs(20), child.wait()).await {
+        Ok(status) => status.unwrap(),
+        Err(_) => {
+            while let Ok(Some(line)) =
+                tokio::time::timeout(Duration::from_millis(100), stderr.recv()).await
+            {
+                err_seen.push(line);
+            }
+            panic!("the agent did not end after Ctrl-C: {err_seen:#?}")
+        }
+    };
     while let Some(line) = stderr.recv().await {
         err_seen.push(line);
     }
@@ -290,7 +297,8 @@ async fn auto_chooses_pulseaudio_for_both_directions_without_a_cookie() {
         )
         .spawn()
         .expect("the agent starts");
-    let _stdin = child.stdin.take();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = lines(child.stdout.take().unwrap());
     let mut stderr = lines(child.stderr.take().unwrap());
     let mut seen = Vec::new();
     until(&mut stderr, &mut seen, "the invitation to speak", |l| {
@@ -300,9 +308,18 @@ async fn auto_chooses_pulseaudio_for_both_directions_without_a_cookie() {
     let audio: Vec<&String> = seen.iter().filter(|l| l.starts_with("audio: ")).collect();
     assert_eq!(
         audio,
-        ["audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`"],
+        [
+            "audio: pulseaudio; speaker `speaker`, microphone `mic.monitor`; echo cancellation on, half-duplex off"
+        ],
         "{seen:#?}"
     );
+    // An answer to a typed line shows the conversation loop (which handles Ctrl-C) is running.
+    use tokio::io::AsyncWriteExt;
+    stdin.write_all(b"hello\n").await.unwrap();
+    until(&mut stdout, &mut Vec::new(), "an answer", |l| {
+        l.starts_with("assistant: ")
+    })
+    .await;
     assert_eq!(
         interrupt(&mut child, &mut stderr, &mut seen).await,
         Some(0),
@@ -343,7 +360,8 @@ async fn auto_falls_back_to_alsa_and_says_why() {
         )
         .spawn()
         .expect("the agent starts");
-    let _stdin = child.stdin.take();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = lines(child.stdout.take().unwrap());
     let mut stderr = lines(child.stderr.take().unwrap());
     let mut seen = Vec::new();
     until(&mut stderr, &mut seen, "the invitation to speak", |l| {
@@ -355,11 +373,18 @@ async fn auto_falls_back_to_alsa_and_says_why() {
         audio,
         [&format!(
             "audio: alsa (pulseaudio is not available: PULSE_SERVER names the socket {}, which \
-             does not exist (is the server running?)); speaker `default`, microphone `default`",
+             does not exist (is the server running?)); speaker `default`, microphone `default`; echo cancellation on, half-duplex off",
             scratch.path("no-such-socket").display()
         )],
         "{seen:#?}"
     );
+    // An answer to a typed line shows the conversation loop (which handles Ctrl-C) is running.
+    use tokio::io::AsyncWriteExt;
+    stdin.write_all(b"hello\n").await.unwrap();
+    until(&mut stdout, &mut Vec::new(), "an answer", |l| {
+        l.starts_with("assistant: ")
+    })
+    .await;
     assert_eq!(
         interrupt(&mut child, &mut stderr, &mut seen).await,
         Some(0),

@@ -250,14 +250,25 @@ async fn session_rotates_before_its_time_limit() {
         .reply(Reply::text("Second answer."))
         .start()
         .await;
+    // The limit leaves the first exchange time enough on a loaded machine, so the first turn
+    // boundary comes before it and the second after it.
+    let limit = Duration::from_millis(1_500);
+    let began = Instant::now();
     let mut agent = start(&server, |b| {
-        b.max_session_duration(Some(Duration::from_millis(300)))
+        b.max_session_duration(Some(limit))
             .reconnect(fast_reconnect())
     })
     .await;
     agent.handle.send_text("One.").await.unwrap();
-    until_idle(&mut agent.events).await;
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    let seen = until_idle(&mut agent.events).await;
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            AgentEvent::Reconnecting { .. } | AgentEvent::Reconnected { .. }
+        )),
+        "rotated before the limit: {seen:?}"
+    );
+    tokio::time::sleep_until((began + limit + Duration::from_millis(50)).into()).await;
     agent.handle.send_text("Two.").await.unwrap();
     let seen = until_idle(&mut agent.events).await;
     assert!(seen.iter().any(
@@ -376,6 +387,7 @@ async fn exhausted_rate_limit_holds_the_next_response() {
         .start()
         .await;
     let mut agent = start(&server, |b| b).await;
+    let began = server.elapsed();
     server.push(ServerEvent::RateLimitsUpdated(RateLimitsUpdated {
         rate_limits: vec![RateLimit {
             name: "requests".into(),
@@ -386,8 +398,15 @@ async fn exhausted_rate_limit_holds_the_next_response() {
         }],
         ..Default::default()
     }));
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let began = server.elapsed();
+    // Server events are handled in order: once the agent reports the event sent after the
+    // limit, it holds responses, however long that took on a loaded machine.
+    server.send_raw(r#"{"type":"test.after_rate_limits"}"#);
+    wait_for(
+        &mut agent.events,
+        "the event after the limit",
+        |e| matches!(e, AgentEvent::UnknownEvent(u) if u.event_type == "test.after_rate_limits"),
+    )
+    .await;
     agent.handle.send_text("Now?").await.unwrap();
     until_idle(&mut agent.events).await;
     let create = server
@@ -395,8 +414,10 @@ async fn exhausted_rate_limit_holds_the_next_response() {
         .into_iter()
         .find(|r| r.event_type == "response.create")
         .unwrap();
+    // The agent got the limit after it was sent, so the hold ends 0.6 s after `began` at the
+    // earliest, whatever the load.
     assert!(
-        create.at - began >= Duration::from_millis(400),
+        create.at - began >= Duration::from_millis(600),
         "{:?}",
         create.at - began
     );

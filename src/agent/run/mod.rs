@@ -154,6 +154,9 @@ pub(crate) struct Started {
     commands_tx: mpsc::Sender<Command>,
     sender_rx: watch::Receiver<Option<EventSender>>,
     input_format: crate::protocol::AudioFormat,
+    /// The session's MCP servers, stopped when the loop ends.
+    #[cfg(feature = "mcp")]
+    mcp: McpRunning,
 }
 
 impl Runtime {
@@ -169,7 +172,8 @@ impl Runtime {
     /// to fix, so it comes back here rather than being retried.
     pub(crate) async fn open(self) -> Result<Opened, crate::Error> {
         let Runtime {
-            settings,
+            #[cfg_attr(not(feature = "mcp"), allow(unused_mut))]
+            mut settings,
             bus,
             commands,
             commands_tx,
@@ -177,6 +181,26 @@ impl Runtime {
             source,
             sink,
         } = self;
+        #[cfg(feature = "mcp")]
+        let mcp = tokio::select! {
+            _ = shutdown.cancelled() => {
+                bus.emit(AgentEvent::Closed { reason: "shut down before connecting".into() });
+                bus.close();
+                return Ok(Opened::ShutDown(SessionSummary::default()));
+            }
+            started = start_mcp(&mut settings, &bus, super::AgentHandle {
+                commands: commands_tx.clone(),
+                bus: bus.clone(),
+                shutdown: shutdown.clone(),
+            }) => match started {
+                Ok(clients) => clients,
+                Err(error) => {
+                    bus.emit(AgentEvent::Closed { reason: error.to_string() });
+                    bus.close();
+                    return Err(error.into());
+                }
+            },
+        };
         let dialect = settings.connect.dialect;
         let mut session = settings.session.clone();
         session.tools = Some(settings.tools.definitions());
@@ -256,6 +280,8 @@ impl Runtime {
             commands_tx,
             sender_rx,
             input_format: session.input_audio_format.unwrap_or_default(),
+            #[cfg(feature = "mcp")]
+            mcp,
         })))
     }
 }
@@ -269,6 +295,8 @@ impl Started {
             commands_tx,
             sender_rx,
             input_format,
+            #[cfg(feature = "mcp")]
+            mcp,
         } = self;
         let uplink_cancel = state.shutdown.child_token();
         let uplink = source.map(|source| {
@@ -293,7 +321,72 @@ impl Started {
             let _ = uplink.await;
         }
         state.finish(&outcome).await;
+        #[cfg(feature = "mcp")]
+        mcp.stop().await;
         outcome.map(|()| state.summary())
+    }
+}
+
+/// Starts the MCP servers and adds their tools to the registry, before the first
+/// `session.update`. Their trouble is reported on `bus`, one line per outage.
+#[cfg(feature = "mcp")]
+async fn start_mcp(
+    settings: &mut Settings,
+    bus: &EventBus,
+    handle: super::AgentHandle,
+) -> Result<McpRunning, crate::mcp::McpError> {
+    let mut running = McpRunning {
+        started: Vec::new(),
+        followers: tokio::task::JoinSet::new(),
+    };
+    if settings.mcp.is_empty() {
+        return Ok(running);
+    }
+    let events = bus.clone();
+    let notify: crate::mcp::McpNotify = std::sync::Arc::new(move |server: &str, message| {
+        events.emit(AgentEvent::McpServer {
+            server: server.to_owned(),
+            message,
+        });
+    });
+    let mut registry = (*settings.tools).clone();
+    let started = crate::mcp::start_all(
+        &settings.mcp,
+        &mut registry,
+        &settings.tool_origins,
+        Some(notify.clone()),
+        settings.connect.api_key.iter().cloned().collect(),
+        Some(crate::mcp::STARTUP_WAIT),
+    )
+    .await?;
+    settings.tools = std::sync::Arc::new(registry);
+    for server in &started {
+        let follow = crate::mcp::Started {
+            client: server.client.clone(),
+            applied: server.applied,
+            tools: server.tools.clone(),
+        };
+        running
+            .followers
+            .spawn(crate::mcp::follow(follow, handle.clone(), notify.clone()));
+    }
+    running.started = started;
+    Ok(running)
+}
+
+/// The session's MCP servers and the tasks keeping its tools in step with them.
+#[cfg(feature = "mcp")]
+struct McpRunning {
+    started: Vec<crate::mcp::Started>,
+    followers: tokio::task::JoinSet<()>,
+}
+
+#[cfg(feature = "mcp")]
+impl McpRunning {
+    async fn stop(mut self) {
+        self.followers.abort_all();
+        while self.followers.join_next().await.is_some() {}
+        crate::mcp::stop_started(&self.started).await;
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cpal::traits::{DeviceTrait, StreamTrait};
@@ -13,7 +13,7 @@ use super::{
     device_error, device_name, find_device, open_host, with_sample_type,
 };
 use crate::audio::capture::CaptureEncoder;
-use crate::audio::echo::{EchoCanceller, FarEnd};
+use crate::audio::echo::{EchoCanceller, FarEnd, StreamClock};
 use crate::audio::{AudioError, AudioSource, Direction};
 use crate::protocol::AudioFormat;
 
@@ -33,6 +33,10 @@ pub struct MicSource {
     // Dropping the stream stops the callback; keep it first so it goes before the ring.
     _stream: cpal::Stream,
     ring: rtrb::Consumer<f32>,
+    /// When the frames written into `ring` were captured, by the device's timestamps.
+    clock: Arc<StreamClock>,
+    /// Frames read from `ring` so far.
+    read: u64,
     encoder: CaptureEncoder,
     block: Vec<f32>,
     dropped_frames: Arc<AtomicU64>,
@@ -78,9 +82,10 @@ impl MicSource {
         let capacity = (u64::from(rate) * CAPTURE_BUFFER.as_millis() as u64 / 1000) as usize;
         let dropped_frames = Arc::new(AtomicU64::new(0));
         let health = Arc::new(StreamHealth::default());
+        let clock = Arc::new(StreamClock::new());
         let (stream, ring) =
             with_sample_type!(chosen.format, T => build_with_fallback(chosen, |config| {
-                build_stream::<T>(&device, config, capacity, dropped_frames.clone(), health.clone())
+                build_stream::<T>(&device, config, capacity, dropped_frames.clone(), health.clone(), clock.clone())
             }), return Err(AudioError::UnsupportedDevice {
                 direction: Direction::Input,
                 detail: format!("sample format {}", chosen.format),
@@ -93,6 +98,8 @@ impl MicSource {
         Ok(Self {
             _stream: stream,
             ring,
+            clock,
+            read: 0,
             encoder,
             block: Vec::with_capacity(capacity),
             dropped_frames,
@@ -104,7 +111,8 @@ impl MicSource {
     }
 
     /// Runs `canceller` on the captured audio before it is resampled, with the playback signal
-    /// from `far_end` (from [`AudioSink::far_end`](crate::audio::AudioSink::far_end)).
+    /// from `far_end` (from [`AudioSink::far_end`](crate::audio::AudioSink::far_end)) and the
+    /// capture times the device reports, so the canceller can line the two up.
     pub fn set_echo_canceller(
         &mut self,
         canceller: Box<dyn EchoCanceller>,
@@ -150,8 +158,12 @@ impl MicSource {
             self.block.extend_from_slice(a);
             self.block.extend_from_slice(b);
             chunk.commit_all();
+            self.read += available as u64;
         }
-        self.encoder.push(&self.block);
+        let captured = self
+            .clock
+            .time_of(self.read, self.chosen.config.sample_rate);
+        self.encoder.push_captured(&self.block, captured);
         true
     }
 }
@@ -163,6 +175,7 @@ fn build_stream<T>(
     capacity: usize,
     dropped: Arc<AtomicU64>,
     health: Arc<StreamHealth>,
+    clock: Arc<StreamClock>,
 ) -> Result<(cpal::Stream, rtrb::Consumer<f32>), cpal::Error>
 where
     T: SizedSample,
@@ -170,11 +183,13 @@ where
 {
     let channels = usize::from(config.channels.max(1));
     let scale = 1.0 / channels as f32;
+    let rate = u64::from(config.sample_rate.max(1));
     let (mut producer, consumer) = rtrb::RingBuffer::new(capacity.max(1));
+    let mut written = 0u64;
     let stream =
         device.build_input_stream::<T, _, _>(
             config,
-            move |data: &[T], _: &cpal::InputCallbackInfo| {
+            move |data: &[T], info: &cpal::InputCallbackInfo| {
                 // Audio thread: no locks, no allocation, no waiting.
                 let frames = data.len() / channels;
                 let room = frames.min(producer.slots());
@@ -183,6 +198,14 @@ where
                         frame.iter().map(|s| s.to_sample::<f32>()).sum::<f32>() * scale
                     }));
                 }
+                written += room as u64;
+                // The first frame was captured `callback - capture` ago; date the last one
+                // written (for the echo canceller's alignment).
+                let stamp = info.timestamp();
+                let age = stamp.callback.duration_since(stamp.capture);
+                let span = Duration::from_nanos(room as u64 * 1_000_000_000 / rate);
+                let now = Instant::now();
+                clock.mark(written, now.checked_sub(age).unwrap_or(now) + span);
                 if room < frames {
                     dropped.fetch_add((frames - room) as u64, Ordering::Relaxed);
                 }

@@ -9,6 +9,7 @@
 //! preferred when the device offers them, so the sound server does the conversion.
 
 mod config;
+mod duplex;
 mod health;
 mod list;
 mod mic;
@@ -23,6 +24,7 @@ use cpal::traits::{DeviceTrait, HostTrait};
 pub(crate) use config::{
     ChosenConfig, ConfigRefused, build_with_fallback, choose_config, with_sample_type,
 };
+pub use duplex::{DeviceAudio, DuplexOptions};
 pub(crate) use health::StreamHealth;
 pub use list::{DeviceInfo, list_devices};
 pub use mic::MicSource;

@@ -28,7 +28,7 @@ pub use shared::PlaybackMonitor;
 use shared::Shared;
 
 use super::codec::SessionDecoder;
-use super::echo::FarEnd;
+use super::echo::{FarEnd, StreamClock};
 use super::pcm;
 use super::resample::StreamResampler;
 use super::{AudioError, Played};
@@ -54,11 +54,14 @@ pub fn playback_channel(
     let (far_producer, far_consumer) =
         rtrb::RingBuffer::new(frames_in(FAR_END_CAPACITY, render_rate).max(1));
     let far_end_dropped = Arc::new(AtomicU64::new(0));
+    let far_end_clock = Arc::new(StreamClock::new());
     let far_end = FarEnd {
         ring: far_consumer,
         rate: render_rate,
         dropped: far_end_dropped.clone(),
         enabled: shared.far_end_enabled.clone(),
+        clock: far_end_clock.clone(),
+        read: 0,
     };
     let queue = PlaybackQueue {
         format,
@@ -81,6 +84,8 @@ pub fn playback_channel(
         position: 0,
         far_end: far_producer,
         far_end_dropped,
+        far_end_clock,
+        far_end_written: 0,
     };
     Ok((queue, renderer))
 }

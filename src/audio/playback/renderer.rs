@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::shared::Shared;
+use crate::audio::echo::StreamClock;
 
 /// Takes queued playback audio (mono `i16` at the render rate) out of the ring, and records what
 /// has been heard.
@@ -23,6 +24,10 @@ pub struct PlaybackRenderer {
     pub(super) position: u64,
     pub(super) far_end: rtrb::Producer<i16>,
     pub(super) far_end_dropped: Arc<AtomicU64>,
+    /// When the frames copied to the far end are heard.
+    pub(super) far_end_clock: Arc<StreamClock>,
+    /// Frames copied to the far end so far.
+    pub(super) far_end_written: u64,
 }
 
 impl std::fmt::Debug for PlaybackRenderer {
@@ -80,7 +85,11 @@ impl PlaybackRenderer {
         let frames = audio.len();
         silence.fill(0);
         self.advance(frames, starts_at);
-        self.copy_to_far_end(out);
+        let heard_end = match starts_at {
+            Some(start) => start + self.duration_of(out.len()),
+            None => Instant::now(),
+        };
+        self.copy_to_far_end(out, heard_end);
         frames
     }
 
@@ -137,11 +146,16 @@ impl PlaybackRenderer {
         self.shared.publish_dropped(self.position);
     }
 
-    fn copy_to_far_end(&mut self, rendered: &[i16]) {
+    fn copy_to_far_end(&mut self, rendered: &[i16], heard_end: Instant) {
         if !self.shared.far_end_enabled.load(Ordering::Relaxed) {
             return;
         }
-        let (_, rest) = self.far_end.push_partial_slice(rendered);
+        let (written, rest) = self.far_end.push_partial_slice(rendered);
+        self.far_end_written += written.len() as u64;
+        // Dated by the last frame written; frames that did not fit are not in the stream.
+        let unwritten = self.duration_of(rest.len());
+        let last_heard = heard_end.checked_sub(unwritten).unwrap_or(heard_end);
+        self.far_end_clock.mark(self.far_end_written, last_heard);
         if !rest.is_empty() {
             self.far_end_dropped
                 .fetch_add(rest.len() as u64, Ordering::Relaxed);

@@ -14,9 +14,10 @@ use super::super::session::load_config;
 
 /// Prints the resolved settings, the tools and any warnings. Fails only on an invalid
 /// configuration.
-pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
+pub(crate) async fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
     let config = load_config(global)?;
-    let registry = config.tool_registry_with(rust_tools)?;
+    let mut registry = config.tool_registry_with(rust_tools)?;
+    let servers = super::mcp::list(&config, &mut registry).await?;
     let request_url = config.connect_options().request_url()?;
     let mut out = String::new();
     let mut warnings: Vec<String> = Vec::new();
@@ -100,14 +101,19 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
     row(
         "audio",
         format!(
-            "host {}, input {}, output {}, half-duplex {}, {} ms frames",
+            "host {}, input {}, output {}, echo cancellation {}, half-duplex {}, {} ms frames",
             audio.host.unwrap_or_default().as_str(),
             audio.input_device.as_deref().unwrap_or("default"),
             audio.output_device.as_deref().unwrap_or("default"),
-            match audio.half_duplex {
-                Some(true) => "on",
-                Some(false) => "off",
-                None => "on with the default speaker",
+            if audio.echo_cancellation.unwrap_or(true) {
+                "on"
+            } else {
+                "off"
+            },
+            match (audio.half_duplex, audio.echo_cancellation.unwrap_or(true)) {
+                (Some(true), _) => "on",
+                (Some(false), _) | (None, true) => "off",
+                (None, false) => "on with the default speaker",
             },
             audio.frame_ms.unwrap_or(crate::audio::DEFAULT_FRAME_MS),
         ),
@@ -127,6 +133,12 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
     let _ = writeln!(out, "tools ({}):", registry.len());
     for registered in registry.iter() {
         let declared = config.tools.iter().find(|t| t.name() == registered.name());
+        let from_mcp = servers.iter().find(|server| {
+            server
+                .outcome
+                .as_ref()
+                .is_ok_and(|names| names.iter().any(|n| n == registered.name()))
+        });
         let options = registered.options();
         let mut line = format!("  {:<16}", registered.name());
         match declared.map(|t| t.spec()) {
@@ -140,7 +152,12 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
                 let method = format!("{:?}", spec.method).to_uppercase();
                 let _ = write!(line, "http {method} {}", spec.url);
             }
-            None => line.push_str("rust"),
+            None => match from_mcp {
+                Some(server) => {
+                    let _ = write!(line, "mcp server {:?}", server.name);
+                }
+                None => line.push_str("rust"),
+            },
         }
         let _ = write!(line, ", timeout {} s", options.timeout.as_secs_f64());
         if options.requires_approval {
@@ -171,6 +188,20 @@ pub(crate) fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<()
         let _ = writeln!(out, "handoffs:");
         for line in graph {
             let _ = writeln!(out, "  {line}");
+        }
+    }
+
+    if !servers.is_empty() {
+        let _ = writeln!(out, "mcp servers ({}):", servers.len());
+        for server in &servers {
+            let status = match &server.outcome {
+                Ok(names) => format!("ok, {} tools", names.len()),
+                Err(error) => {
+                    warnings.push(error.to_string());
+                    "FAILED (see the warning below)".to_owned()
+                }
+            };
+            let _ = writeln!(out, "  {:<16}{}: {status}", server.name, server.reached);
         }
     }
 

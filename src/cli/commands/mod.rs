@@ -1,12 +1,17 @@
 //! The commands besides the conversation: `tools`, `devices`, `check`, `token`,
-//! `fake-server`.
+//! `fake-server`, `serve`.
 
 mod check;
 mod fake_server;
+mod mcp;
+#[cfg(feature = "serve")]
+mod serve;
 mod token;
 
 pub(crate) use check::check;
 pub(crate) use fake_server::fake_server;
+#[cfg(feature = "serve")]
+pub(crate) use serve::serve;
 pub(crate) use token::token;
 
 use crate::config::HostChoice;
@@ -16,13 +21,25 @@ use super::args::GlobalArgs;
 use super::exit::Failure;
 use super::session::load_config;
 
-/// `agent tools`: the session's `tools` array exactly as `session.update` carries it.
-pub(crate) fn tools(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
+/// `agent tools`: the session's `tools` array exactly as `session.update` carries it on stdout;
+/// on stderr, which MCP server each MCP tool comes from (the servers are started to list them).
+pub(crate) async fn tools(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
     let config = load_config(global)?;
-    let registry = config.agent_builder_with(rust_tools)?.starting_tools()?;
+    let mut registry = config.agent_builder_with(rust_tools)?.starting_tools()?;
+    let servers = mcp::list(&config, &mut registry).await?;
     let json = serde_json::to_string_pretty(&registry.definitions())
         .expect("tool definitions are JSON values");
     println!("{json}");
+    for server in &servers {
+        match &server.outcome {
+            Ok(names) => {
+                for name in names {
+                    eprintln!("{name}: from MCP server {:?}", server.name);
+                }
+            }
+            Err(error) => eprintln!("warning: {error}"),
+        }
+    }
     Ok(())
 }
 

@@ -14,8 +14,7 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
     use super::super::render::Renderer;
     use super::super::session;
     use crate::audio::{
-        AudioError, AudioSink, AudioSource, DEFAULT_FRAME_MS, DEFAULT_TAIL, DeviceOptions,
-        HalfDuplexSource, MicSource, SpeakerSink,
+        AudioError, AudioSource, DEFAULT_FRAME_MS, DeviceAudio, DeviceOptions, DuplexOptions,
     };
     use crate::config::{TurnDetectionKind, TurnDetectionSection};
 
@@ -60,36 +59,30 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
     // sound system and the microphone on another.
     let chosen = crate::audio::choose_host(host)?;
     let host = chosen.host;
-    let speaker = SpeakerSink::open(
-        &DeviceOptions {
-            host,
-            device: audio.output_device.clone(),
-            ..DeviceOptions::default()
-        },
-        output_format,
-    )?;
-    let mic = MicSource::open(
-        &DeviceOptions {
-            host,
-            device: audio.input_device.clone(),
-            ..DeviceOptions::default()
+    let devices = DeviceAudio::open(
+        &DuplexOptions {
+            input: DeviceOptions {
+                host,
+                device: audio.input_device.clone(),
+                ..DeviceOptions::default()
+            },
+            output: DeviceOptions {
+                host,
+                device: audio.output_device.clone(),
+                ..DeviceOptions::default()
+            },
+            frame_ms: audio.frame_ms.unwrap_or(DEFAULT_FRAME_MS),
+            echo_cancellation: audio.echo_cancellation.unwrap_or(true),
+            half_duplex: audio.half_duplex,
         },
         input_format,
-        audio.frame_ms.unwrap_or(DEFAULT_FRAME_MS),
+        output_format,
     )?;
-    let (speaker_name, mic_name) = (speaker.device().to_owned(), mic.device().to_owned());
-    let half_duplex = audio
-        .half_duplex
-        .unwrap_or_else(|| speaker.is_default_device());
-    let mut source: Box<dyn AudioSource> = match speaker.monitor() {
-        Some(monitor) if half_duplex => Box::new(HalfDuplexSource::new(
-            mic,
-            input_format,
-            monitor,
-            DEFAULT_TAIL,
-        )),
-        _ => Box::new(mic),
-    };
+    let in_force = devices.describe();
+    let half_duplex = devices.half_duplex();
+    let speaker_name = devices.sink.device().to_owned();
+    let mic_name = devices.microphone().to_owned();
+    let (mut source, speaker) = devices.into_parts();
     let gate = push_to_talk.then(PushToTalk::default);
     if let Some(gate) = &gate {
         source = Box::new(Gated {
@@ -103,8 +96,7 @@ pub(crate) async fn run(mut context: Context, push_to_talk: bool) -> Result<(), 
         .audio_events(false);
     let mut renderer = Renderer::terminal(true);
     renderer.note(&format!(
-        "audio: {chosen}; speaker `{}`, microphone `{}`",
-        speaker_name, mic_name
+        "audio: {chosen}; speaker `{speaker_name}`, microphone `{mic_name}`; {in_force}"
     ));
     if context.sim.is_some() {
         renderer.note(

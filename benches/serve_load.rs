@@ -1,0 +1,307 @@
+//! `agent serve` under load: N simultaneous simulated Twilio calls, each streaming µ-law in real
+//! time (a 20 ms `media` frame every 20 ms) for S seconds, speaking for a second every 10 s so
+//! that the model calls a tool every 10 s, and acknowledging every mark of the answers.
+//!
+//! The fake Realtime server and the Twilio callers run in a child process, so this process's
+//! CPU and memory are the server's alone. Reports lost media frames (caller audio dropped on its
+//! way to the model, as the server counts it), lost tool outputs (calls the model made that got
+//! no output), answer frames the callers received, CPU seconds per call-minute and memory per
+//! call.
+//!
+//! Run: `cargo bench --bench serve_load` (200 calls for 60 s), or e.g.
+//! `CALLS=50 SECONDS=20 cargo bench --bench serve_load`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::{SinkExt as _, StreamExt as _};
+use realtime_agent::config::Config;
+use realtime_agent::protocol::Item;
+use realtime_agent::serve::{Secret, ServeOptions, Server};
+use realtime_agent::testing::{FakeServer, Reply, ResponseRequest};
+use realtime_agent::tool::{ToolRegistry, tool_fn_without_context};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+const PUBLIC_URL: &str = "https://agent.example.com";
+const TWILIO_TOKEN: &str = "bench-twilio-token";
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct NoArgs {}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// CPU seconds of this process (user + system).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// 20 ms of µ-law: a 300 Hz tone (speech to the fake's VAD) or silence.
+fn frame(loud: bool, n: u64) -> Vec<u8> {
+    (0..160u64)
+        .map(|i| {
+            let t = (n * 160 + i) as f64 / 8000.0;
+            let v = if loud {
+                (0.4 * (std::f64::consts::TAU * 300.0 * t).sin() * 32767.0) as i16
+            } else {
+                0
+            };
+            realtime_agent::audio::g711::ulaw_encode(v)
+        })
+        .collect()
+}
+
+/// One caller: the signed webhook, then the media stream for `seconds`. Returns (media frames
+/// sent, answer frames received).
+async fn caller(addr: std::net::SocketAddr, index: usize, seconds: u64) -> (u64, u64) {
+    let call_sid = format!("CA{index:06}");
+    let params: Vec<(String, String)> = vec![
+        ("CallSid".into(), call_sid.clone()),
+        ("From".into(), "+15550000000".into()),
+    ];
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    let signature = realtime_agent::serve::twilio::sign(
+        TWILIO_TOKEN.as_bytes(),
+        &format!("{PUBLIC_URL}/twilio/voice"),
+        &params,
+    );
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /twilio/voice HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: {signature}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    let marker = "name=\"token\" value=\"";
+    let at = answer.find(marker).expect("TwiML with a token") + marker.len();
+    let token = &answer[at..at + answer[at..].find('"').unwrap()];
+
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/twilio/media"))
+        .await
+        .unwrap();
+    let (mut tx, mut rx) = ws.split();
+    let stream_sid = format!("MZ{index:06}");
+    tx.send(Message::text(
+        json!({"event": "connected", "protocol": "Call", "version": "1.0.0"}).to_string(),
+    ))
+    .await
+    .unwrap();
+    tx.send(Message::text(
+        json!({"event": "start", "sequenceNumber": "1", "streamSid": stream_sid, "start": {
+            "streamSid": stream_sid, "callSid": call_sid, "accountSid": "AC0",
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            "customParameters": {"token": token}}})
+        .to_string(),
+    ))
+    .await
+    .unwrap();
+    let (acks_tx, mut acks_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // The reader acknowledges every mark at once (the caller hears everything).
+    let reader = tokio::spawn(async move {
+        let mut media = 0u64;
+        while let Some(Ok(message)) = rx.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            match v["event"].as_str() {
+                Some("media") => media += 1,
+                Some("mark") => {
+                    let _ = acks_tx.send(v["mark"]["name"].as_str().unwrap().to_owned());
+                }
+                _ => {}
+            }
+        }
+        media
+    });
+    let frames = seconds * 50;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    // Spread the calls' speech over the 10 s cycle.
+    let offset = (index as u64 * 7) % 500;
+    for n in 0..frames {
+        tick.tick().await;
+        while let Ok(name) = acks_rx.try_recv() {
+            let ack = json!({"event": "mark", "streamSid": stream_sid, "mark": {"name": name}});
+            let _ = tx.send(Message::text(ack.to_string())).await;
+        }
+        let loud = (n + offset) % 500 < 50;
+        let payload = base64::engine::general_purpose::STANDARD.encode(frame(loud, n));
+        let media = json!({"event": "media", "streamSid": stream_sid, "media": {"track": "inbound", "chunk": n.to_string(), "timestamp": (n * 20).to_string(), "payload": payload}});
+        if tx.send(Message::text(media.to_string())).await.is_err() {
+            break;
+        }
+    }
+    let _ = tx
+        .send(Message::text(
+            json!({"event": "stop", "streamSid": stream_sid}).to_string(),
+        ))
+        .await;
+    let media = tokio::time::timeout(Duration::from_secs(10), reader)
+        .await
+        .map(|r| r.unwrap_or(0))
+        .unwrap_or(0);
+    (frames, media)
+}
+
+/// The child: the fake model (a tool call per spoken turn) and the callers.
+fn callers() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let model = |request: &ResponseRequest<'_>| match request.conversation.last() {
+            Some(Item::FunctionCallOutput(_)) => Reply::text("Done."),
+            _ => Reply::call("ping", json!({})),
+        };
+        let fake = FakeServer::builder()
+            .record_events(false)
+            .keep_input_audio(false)
+            .detect_speech(true)
+            .responder(model)
+            .start()
+            .await;
+        println!("URL {}", fake.url());
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).unwrap();
+        let addr: std::net::SocketAddr = line.trim().parse().unwrap();
+        let calls = env("CALLS", 200) as usize;
+        let seconds = env("SECONDS", 60);
+        let tasks: Vec<_> = (0..calls)
+            .map(|i| tokio::spawn(caller(addr, i, seconds)))
+            .collect();
+        let (mut sent, mut received) = (0, 0);
+        for task in tasks {
+            let (s, r) = task.await.unwrap();
+            sent += s;
+            received += r;
+        }
+        let (tool_calls, outputs) = fake.call_counts();
+        println!("STATS {sent} {received} {tool_calls} {outputs}");
+    });
+}
+
+/// The dropped-frames counter from `/metrics`.
+async fn dropped_frames(addr: std::net::SocketAddr) -> u64 {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("agent_audio_frames_dropped_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    if std::env::var("SERVE_LOAD_CALLERS").is_ok() {
+        return callers();
+    }
+    let calls = env("CALLS", 200);
+    let seconds = env("SECONDS", 60);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("SERVE_LOAD_CALLERS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("URL ").unwrap().to_owned();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let rss_before = rss_kib();
+    let (cpu, peak, dropped) = runtime.block_on(async move {
+        let mut config = Config::default();
+        config.agent.url = Some(url);
+        config.transcription.enabled = Some(false);
+        let mut options = ServeOptions::from_config(config, Some("127.0.0.1:0")).unwrap();
+        options.public_url = Some(PUBLIC_URL.into());
+        options.twilio_auth_token = Some(Secret::new(TWILIO_TOKEN));
+        options.max_sessions = calls as usize + 10;
+        let mut tools = ToolRegistry::new();
+        tools
+            .add(tool_fn_without_context(
+                "ping",
+                "Answers pong.",
+                |_: NoArgs| async { Ok::<_, String>("pong") },
+            ))
+            .unwrap();
+        options.rust_tools = tools;
+        let server = Server::bind(options).await.unwrap();
+        let addr = server.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        writeln!(child.stdin.as_mut().unwrap(), "{addr}").unwrap();
+        let cpu_before = cpu_seconds();
+        // Memory once every call is streaming.
+        tokio::time::sleep(Duration::from_secs(seconds.min(10) / 2 + 2)).await;
+        let peak = rss_kib();
+        let stats = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            let _ = child.wait();
+            line
+        })
+        .await
+        .unwrap();
+        let cpu = cpu_seconds() - cpu_before;
+        let dropped = dropped_frames(addr).await;
+        let _ = stop.send(());
+        let _ = running.await;
+        (cpu, peak, (dropped, stats))
+    });
+    let (dropped, stats) = dropped;
+    let stats: Vec<u64> = stats
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let (sent, received, tool_calls, outputs) = (stats[0], stats[1], stats[2], stats[3]);
+    let call_minutes = calls as f64 * seconds as f64 / 60.0;
+    println!(
+        "serve_load: {calls} Twilio calls × {seconds} s: {sent} media frames sent, {dropped} lost; \
+         {tool_calls} tool calls, {} outputs lost; {received} answer frames received; \
+         {cpu:.2} CPU-s in the server = {:.4} CPU-s per call-minute; memory {:.1} KiB per call",
+        tool_calls as i64 - outputs as i64,
+        cpu / call_minutes,
+        peak.saturating_sub(rss_before) as f64 / calls as f64,
+    );
+}

@@ -1,0 +1,140 @@
+//! Running one call's agent: its log span, its counters, its end.
+
+use std::sync::Arc;
+
+use tracing::Instrument as _;
+
+use super::events::ServeEvent;
+use super::metrics::{Channel, ErrorKind};
+use super::slots::Slot;
+use super::state::State;
+use crate::agent::{Agent, AgentBuilder, AgentEvent, AgentHandle};
+
+/// Who is on a call.
+#[derive(Debug, Clone)]
+pub(crate) struct CallInfo {
+    pub(crate) id: String,
+    pub(crate) channel: Channel,
+}
+
+/// The agent builder every call starts from: agent.toml's connection, session and tools (and
+/// the Rust ones), with the key when its variable is set.
+pub(crate) fn builder(state: &State) -> Result<AgentBuilder, crate::config::ConfigError> {
+    let options = &state.options;
+    Ok(options
+        .config
+        .agent_builder_with(&options.rust_tools)?
+        .audio_events(false))
+}
+
+/// Runs `agent` for `call` until it ends (the caller hung up and `handle.shutdown()` was
+/// called, the session failed, or the server's drain time ran out). Logs and counters carry the
+/// call id; the slot is freed at the end.
+pub(crate) async fn run(state: Arc<State>, agent: Agent, call: CallInfo, slot: Slot) {
+    let span = tracing::info_span!("call", call_id = %call.id, channel = call.channel.as_str());
+    async move {
+        let handle = agent.handle();
+        let events = handle.subscribe(256);
+        let watcher = tokio::spawn(watch(state.clone(), events, call.clone()));
+        tracing::info!("session started");
+        state.emit(ServeEvent::CallStarted {
+            call_id: call.id.clone(),
+            channel: call.channel,
+        });
+        let end = state.end_sessions.clone();
+        let stop = handle.clone();
+        let drain = tokio::spawn(async move {
+            end.cancelled().await;
+            stop.shutdown();
+        });
+        let reason = match agent.run().await {
+            Ok(summary) => {
+                tracing::info!(
+                    seconds = summary.duration.as_secs_f64(),
+                    tool_calls = summary.tool_calls,
+                    "session ended"
+                );
+                if state.end_sessions.is_cancelled() {
+                    "the server is shutting down".to_owned()
+                } else {
+                    "ended".to_owned()
+                }
+            }
+            Err(error) => {
+                state.error(ErrorKind::Session);
+                tracing::warn!(%error, "session failed");
+                error.to_string()
+            }
+        };
+        drain.abort();
+        let _ = watcher.await;
+        drop(slot);
+        state.emit(ServeEvent::CallEnded {
+            call_id: call.id,
+            channel: call.channel,
+            reason,
+        });
+    }
+    .instrument(span)
+    .await
+}
+
+/// Follows a call's events into counters and the log.
+async fn watch(state: Arc<State>, mut events: crate::agent::AgentEvents, call: CallInfo) {
+    let mut dropped_ms = 0;
+    while let Some(event) = events.recv().await {
+        match event {
+            AgentEvent::InputAudioDropped { total_ms } => {
+                // Caller audio the session lost on its way to the model, in 20 ms frames.
+                state
+                    .metrics
+                    .frames_dropped(total_ms.saturating_sub(dropped_ms).div_ceil(20));
+                dropped_ms = dropped_ms.max(total_ms);
+            }
+            AgentEvent::ToolFinished {
+                name,
+                output,
+                status,
+                duration,
+                ..
+            } => {
+                state.metrics.tool_call(&name, duration);
+                if !status.is_ok() {
+                    state.error(ErrorKind::Tool);
+                }
+                tracing::info!(tool = %name, ?status, ms = duration.as_millis() as u64, "tool call");
+                state.emit(ServeEvent::ToolCall {
+                    call_id: call.id.clone(),
+                    name,
+                    output,
+                });
+            }
+            AgentEvent::ServerError(error) => {
+                state.error(ErrorKind::Server);
+                tracing::warn!(%error, "server error");
+            }
+            AgentEvent::Reconnecting {
+                attempt, reason, ..
+            } => {
+                tracing::warn!(attempt, %reason, "reconnecting");
+            }
+            AgentEvent::Interrupted { played_ms, .. } => {
+                tracing::debug!(played_ms, "caller interrupted");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends a keypad digit to the model as text when `[serve] dtmf_as_text` says so; always
+/// reports it.
+pub(crate) async fn dtmf(state: &State, handle: &AgentHandle, call_id: &str, digit: &str) {
+    tracing::info!(digit, "keypad digit");
+    state.emit(ServeEvent::Dtmf {
+        call_id: call_id.to_owned(),
+        digit: digit.to_owned(),
+    });
+    if state.options.dtmf_as_text {
+        let _ = handle.send_text(format!("[DTMF {digit}]")).await;
+    }
+}

@@ -1,0 +1,182 @@
+//! `/twilio/media`: the Media Streams WebSocket. It is refused unless its `start` carries a
+//! fresh one-time token minted by a verified webhook for the same call; then the caller's µ-law
+//! goes to the session unchanged and the answer comes back as `media` frames with marks.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State as Shared;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use base64::Engine as _;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::sync::mpsc;
+
+use super::messages::{Inbound, Outbound, StartInfo};
+use super::sink::{Marks, TwilioSink};
+use crate::audio::{AudioError, ChannelSource};
+use crate::protocol::AudioFormat;
+use crate::serve::metrics::{Channel, ErrorKind};
+use crate::serve::session::{self, CallInfo};
+use crate::serve::state::State;
+
+/// How long a new socket may take to send `start`.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Caller audio frames (20 ms each) that may wait for the session: 2 seconds.
+const INPUT_QUEUE: usize = 100;
+/// WebSocket close code for a policy violation (no valid token).
+const POLICY: u16 = 1008;
+/// WebSocket close code for "try again later" (at max_sessions).
+const TRY_LATER: u16 = 1013;
+
+/// `GET /twilio/media` (upgraded to a WebSocket).
+pub(crate) async fn media(Shared(state): Shared<Arc<State>>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(1 << 20)
+        .on_upgrade(move |socket| stream(state, socket))
+}
+
+type Writer = SplitSink<WebSocket, Message>;
+
+async fn close(mut writer: Writer, code: u16, reason: &'static str) {
+    let _ = writer
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })))
+        .await;
+}
+
+/// Reads until `start` (skipping `connected`); `None` if anything else comes first.
+async fn read_start(reader: &mut SplitStream<WebSocket>) -> Option<StartInfo> {
+    while let Some(Ok(message)) = reader.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        match serde_json::from_str::<Inbound>(&text) {
+            Ok(Inbound::Connected) => continue,
+            Ok(Inbound::Start { start }) => return Some(start),
+            _ => return None,
+        }
+    }
+    None
+}
+
+async fn stream(state: Arc<State>, socket: WebSocket) {
+    let (writer, mut reader) = socket.split();
+    let start = match tokio::time::timeout(START_TIMEOUT, read_start(&mut reader)).await {
+        Ok(Some(start)) => start,
+        _ => {
+            state.error(ErrorKind::SocketRefused);
+            tracing::warn!("media socket refused: no start message");
+            return close(writer, POLICY, "expected start").await;
+        }
+    };
+    // A token works once, for the call it was minted for.
+    let redeemed = start
+        .custom_parameters
+        .get("token")
+        .and_then(|token| state.tokens.redeem(token));
+    if redeemed.as_deref() != Some(start.call_sid.as_str()) {
+        state.error(ErrorKind::SocketRefused);
+        tracing::warn!(call_id = %start.call_sid, "media socket refused: no valid one-time token");
+        return close(writer, POLICY, "invalid token").await;
+    }
+    if let Some(format) = &start.media_format {
+        if format.encoding != "audio/x-mulaw" || format.sample_rate != 8000 {
+            tracing::warn!(call_id = %start.call_sid, encoding = %format.encoding, "media socket refused: not µ-law 8 kHz");
+            return close(writer, POLICY, "audio/x-mulaw 8000 expected").await;
+        }
+    }
+    let Some(slot) = state.slots.try_acquire(Channel::Twilio) else {
+        state.error(ErrorKind::AtCapacity);
+        tracing::warn!(call_id = %start.call_sid, "media socket refused: at max_sessions");
+        return close(writer, TRY_LATER, "busy").await;
+    };
+    let call = CallInfo {
+        id: start.call_sid.clone(),
+        channel: Channel::Twilio,
+    };
+
+    // µ-law 8 kHz both ways: the caller's bytes go to the session as they are.
+    let format = AudioFormat::G711Ulaw;
+    let (source, feeder) = ChannelSource::new(format, 20, INPUT_QUEUE).expect("valid parameters");
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let marks = Arc::new(Mutex::new(Marks::default()));
+    let sink = TwilioSink::new(out_tx, marks.clone());
+    let mut session_config = state.options.config.session();
+    session_config.input_audio_format = Some(format);
+    session_config.output_audio_format = Some(format);
+    let agent = session::builder(&state)
+        .map_err(|e| e.to_string())
+        .and_then(|builder| {
+            builder
+                .session(session_config)
+                .audio_source(source)
+                .audio_sink(sink)
+                .build()
+                .map_err(|e| e.to_string())
+        });
+    let agent = match agent {
+        Ok(agent) => agent,
+        Err(error) => {
+            state.error(ErrorKind::Session);
+            tracing::error!(call_id = %call.id, %error, "the agent could not be built");
+            return close(writer, 1011, "agent unavailable").await;
+        }
+    };
+    let handle = agent.handle();
+    let writer_task = tokio::spawn(write(writer, out_rx, start.stream_sid.clone()));
+    let mut run = tokio::spawn(session::run(state.clone(), agent, call.clone(), slot));
+
+    loop {
+        tokio::select! {
+            _ = &mut run => break,
+            message = reader.next() => {
+                let Some(Ok(message)) = message else { break };
+                let Message::Text(text) = message else { continue };
+                match serde_json::from_str::<Inbound>(&text) {
+                    Ok(Inbound::Media { media }) => {
+                        if media.track.as_deref().is_some_and(|t| t != "inbound") {
+                            continue;
+                        }
+                        let Ok(audio) = base64::engine::general_purpose::STANDARD.decode(media.payload) else {
+                            continue;
+                        };
+                        match feeder.try_push_encoded(&audio) {
+                            Ok(()) => {}
+                            Err(AudioError::QueueFull) => state.metrics.frames_dropped(1),
+                            Err(_) => break,
+                        }
+                    }
+                    Ok(Inbound::Mark { mark }) => marks.lock().expect("marks lock").acknowledge(&mark.name),
+                    Ok(Inbound::Dtmf { dtmf }) => session::dtmf(&state, &handle, &call.id, &dtmf.digit).await,
+                    Ok(Inbound::Stop) => break,
+                    Ok(_) => {}
+                    Err(error) => tracing::debug!(call_id = %call.id, %error, "unreadable media message skipped"),
+                }
+            }
+        }
+    }
+    // The caller hung up (or the session ended): end the session, then the socket.
+    handle.shutdown();
+    drop(feeder);
+    if !run.is_finished() {
+        let _ = run.await;
+    }
+    let _ = writer_task.await;
+}
+
+/// Sends the sink's messages to Twilio until the session drops the sink, then closes.
+async fn write(mut writer: Writer, mut out: mpsc::UnboundedReceiver<Outbound>, stream_sid: String) {
+    while let Some(message) = out.recv().await {
+        if writer
+            .send(Message::Text(message.to_json(&stream_sid).into()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    close(writer, 1000, "call ended").await;
+}
