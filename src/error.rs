@@ -11,6 +11,10 @@ pub enum Error {
     /// the configuration; retrying does not help.
     #[error(transparent)]
     ToolRegistry(#[from] crate::tool::RegistryError),
+    /// The agents handing off to one another do not fit together (an unknown or duplicate
+    /// name). Fix the agents; retrying does not help.
+    #[error(transparent)]
+    Handoff(#[from] crate::agent::HandoffError),
     /// A tool declared in `agent.toml` is invalid. Fix the declaration; retrying does not help.
     #[error(transparent)]
     ToolSpec(#[from] crate::tool::SpecError),

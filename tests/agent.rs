@@ -4,6 +4,7 @@
 mod agent {
     mod audio;
     mod embed;
+    mod handoff;
     mod metrics;
     mod support;
     mod talk;

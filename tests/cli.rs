@@ -7,6 +7,7 @@ mod cli {
     mod failures;
     mod fake_server;
     mod file;
+    mod handoff;
     #[cfg(feature = "otel")]
     mod otel;
     mod record;

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::EventBus;
 use super::handle::AgentHandle;
+use super::handoff::{AgentProfile, Roster};
 use super::reconnect::ReconnectPolicy;
 use super::run::{Opened, Runtime};
 use crate::ApiKey;
@@ -29,6 +30,8 @@ pub(crate) struct Settings {
     pub(crate) tool_shutdown_grace: Duration,
     pub(crate) max_session: Option<Duration>,
     pub(crate) input_buffer_ms: u64,
+    /// The agents the conversation can be handed between, when there are several.
+    pub(crate) roster: Option<Arc<super::handoff::Roster>>,
     /// MCP servers whose tools join the registry when the agent starts.
     #[cfg(feature = "mcp")]
     pub(crate) mcp: Vec<crate::mcp::McpServer>,
@@ -51,6 +54,9 @@ pub struct AgentBuilder {
     error: Option<RegistryError>,
     source: Option<Box<dyn AudioSource>>,
     sink: Option<Box<dyn AudioSink>>,
+    /// The starting agent's name and handoffs, and the other agents.
+    start: Option<AgentProfile>,
+    agents: Vec<AgentProfile>,
 }
 
 impl std::fmt::Debug for AgentBuilder {
@@ -76,6 +82,7 @@ impl Default for AgentBuilder {
                 tool_shutdown_grace: Duration::from_secs(2),
                 max_session: None,
                 input_buffer_ms: 10_000,
+                roster: None,
                 #[cfg(feature = "mcp")]
                 mcp: Vec::new(),
                 #[cfg(feature = "mcp")]
@@ -86,6 +93,8 @@ impl Default for AgentBuilder {
             error: None,
             source: None,
             sink: None,
+            start: None,
+            agents: Vec::new(),
         }
     }
 }
@@ -166,6 +175,40 @@ impl AgentBuilder {
     /// Uses `registry` for the tools (replacing any registered so far).
     pub fn tools(mut self, registry: ToolRegistry) -> Self {
         self.tools = registry;
+        self
+    }
+
+    /// Names the agent that starts (its instructions and tools are this builder's
+    /// [`session`](AgentBuilder::session) and tools) and the agents it may hand the
+    /// conversation to, each through a generated `transfer_to_NAME` tool. Without this, an
+    /// agent added with [`agent`](AgentBuilder::agent) hands back to `"agent"`.
+    pub fn starting_agent(
+        mut self,
+        name: impl Into<String>,
+        hands_to: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.start = Some(AgentProfile::new(name).hands_to(hands_to));
+        self
+    }
+
+    /// Adds an agent the conversation can be handed to. Calling its `transfer_to_NAME` tool
+    /// switches the instructions and tools with one `session.update`, keeps the conversation,
+    /// and the model goes on as that agent (one `response.create`, as for any tool batch). The
+    /// voice stays the same: the API refuses to change it once audio has been produced.
+    ///
+    /// ```
+    /// use realtime_agent::agent::{Agent, AgentProfile};
+    ///
+    /// let agent = Agent::builder()
+    ///     .no_api_key()
+    ///     .url("ws://127.0.0.1:9/v1/realtime")
+    ///     .starting_agent("reception", ["billing"])
+    ///     .agent(AgentProfile::new("billing").instructions("You handle invoices."))
+    ///     .build();
+    /// assert!(agent.is_ok());
+    /// ```
+    pub fn agent(mut self, profile: AgentProfile) -> Self {
+        self.agents.push(profile);
         self
     }
 
@@ -274,6 +317,10 @@ impl AgentBuilder {
                 variable: self.key_env,
             });
         }
+        if let Some(start) = self.starting_profile() {
+            let roster = Roster::build(start, self.agents, &mut self.tools)?;
+            self.settings.roster = Some(Arc::new(roster));
+        }
         self.settings.tools = Arc::new(self.tools);
         let (commands_tx, commands_rx) = mpsc::channel(256);
         let bus = EventBus::default();
@@ -293,6 +340,36 @@ impl AgentBuilder {
             sink: self.sink,
         };
         Ok(Agent { runtime, handle })
+    }
+}
+
+impl AgentBuilder {
+    /// The starting agent as a profile, when there are handoffs.
+    fn starting_profile(&self) -> Option<AgentProfile> {
+        if self.start.is_none() && self.agents.is_empty() {
+            return None;
+        }
+        let mut start = self
+            .start
+            .clone()
+            .unwrap_or_else(|| AgentProfile::new("agent"));
+        if let Some(text) = &self.settings.session.instructions {
+            start = start.instructions(text.clone());
+        }
+        Some(start)
+    }
+
+    /// The tools the session starts with, as [`build`](AgentBuilder::build) makes them (with
+    /// the starting agent's `transfer_to_*` tools): for `agent tools`.
+    pub(crate) fn starting_tools(&self) -> Result<ToolRegistry, crate::Error> {
+        if let Some(error) = &self.error {
+            return Err(crate::Error::ToolRegistry(error.clone()));
+        }
+        let mut tools = self.tools.clone();
+        if let Some(start) = self.starting_profile() {
+            Roster::build(start, self.agents.clone(), &mut tools)?;
+        }
+        Ok(tools)
     }
 }
 

@@ -164,6 +164,14 @@ pub enum AgentEvent {
         /// The arguments, as JSON text.
         arguments: String,
     },
+    /// The conversation was handed to another agent (a `transfer_to_NAME` call): its
+    /// instructions and tools are now the session's.
+    HandedOff {
+        /// The agent that handed over.
+        from: String,
+        /// The agent now answering.
+        to: String,
+    },
     /// A running tool call reported progress ([`ToolContext::progress`](crate::tool::ToolContext::progress)).
     ToolProgress {
         /// The call id.

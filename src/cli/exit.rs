@@ -177,9 +177,10 @@ impl From<crate::Error> for Failure {
         match error {
             crate::Error::Audio(error) => error.into(),
             crate::Error::Connect(error) => error.into(),
-            crate::Error::ToolRegistry(_) | crate::Error::ToolSpec(_) | crate::Error::Mcp(_) => {
-                Failure::new(ExitCode::Config, error.to_string())
-            }
+            crate::Error::ToolRegistry(_)
+            | crate::Error::ToolSpec(_)
+            | crate::Error::Handoff(_)
+            | crate::Error::Mcp(_) => Failure::new(ExitCode::Config, error.to_string()),
             crate::Error::MissingApiKey { .. } => {
                 Failure::new(ExitCode::MissingKey, error.to_string())
             }

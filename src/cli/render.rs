@@ -168,6 +168,10 @@ impl Renderer {
                 let text = self.paint(DIM, &text);
                 self.line_out(&text);
             }
+            AgentEvent::HandedOff { from, to } => {
+                let text = self.paint(DIM, &format!("  ⇢ {from} hands the conversation to {to}"));
+                self.line_out(&text);
+            }
             AgentEvent::ToolAnsweredEarly { name, output, .. } => {
                 let text = format!(
                     "  ← {name} (working on in the background): {}",

@@ -13,6 +13,7 @@ pub(crate) const TOP: &[&str] = &[
     "tools",
     "mcp",
     "prices",
+    "agents",
     "serve",
 ];
 /// `[agent]`.
@@ -28,7 +29,11 @@ pub(crate) const AGENT: &[&str] = &[
     "speed",
     "max_output_tokens",
     "api_key_env",
+    "tools",
+    "handoffs",
 ];
+/// `[agents.NAME]`.
+pub(crate) const AGENT_ENTRY: &[&str] = &["instructions", "tools", "handoffs", "voice"];
 /// `[turn_detection]` with `type = "server_vad"`.
 pub(crate) const SERVER_VAD: &[&str] = &[
     "type",

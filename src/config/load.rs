@@ -14,7 +14,7 @@ use super::sections::{
     AgentSection, AudioSection, TranscriptionSection, TurnDetectionKind, TurnDetectionSection,
 };
 use super::serve::ServeSection;
-use super::{Config, base_dir, tools};
+use super::{Config, agents, base_dir, tools};
 use crate::agent::Prices;
 
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
@@ -48,6 +48,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         .as_deref()
         .unwrap_or(super::DEFAULT_API_KEY_ENV);
     let tools = tools::load(&source, root, &dir, key_var)?;
+    let agents = agents::load(&source, root, &agent, &tools)?;
     #[cfg(feature = "mcp")]
     let mcp = super::mcp::load(&source, root, &dir, key_var)?;
     #[cfg(not(feature = "mcp"))]
@@ -59,6 +60,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         ));
     }
     Ok(Config {
+        agents,
         path: Some(path.to_path_buf()),
         agent,
         turn_detection,

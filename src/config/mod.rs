@@ -23,6 +23,11 @@
 //! description = "The current date and time."
 //! program = "tools/time-and-date"
 //!
+//! [agents.billing]               # an agent [agent] can hand to: [agent] handoffs = ["billing"]
+//! instructions = "You handle invoices and refunds."
+//! tools = ["time_and_date"]       # names of declared [[tools]]
+//! handoffs = ["agent"]            # `agent` is the starting agent, [agent]
+//!
 //! [[mcp]]                          # an MCP server's tools (feature `mcp`)
 //! name = "everything"
 //! command = "npx"
@@ -57,6 +62,7 @@
 //! # Ok::<(), realtime_agent::config::ConfigError>(())
 //! ```
 
+mod agents;
 mod error;
 mod keys;
 mod load;
@@ -70,6 +76,7 @@ mod tools;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use agents::{AgentEntry, STARTING_AGENT};
 pub use error::{ConfigError, ConfigErrorKind, Position};
 pub use sections::{
     AgentSection, AudioSection, Eagerness, HostChoice, NoiseReductionChoice, TranscriptionSection,
@@ -100,6 +107,8 @@ pub struct Config {
     pub audio: AudioSection,
     /// `[[tools]]`, checked and built, in file order.
     pub tools: Vec<ConfigTool>,
+    /// `[agents.NAME]`: agents the conversation can be handed to, in file order.
+    pub agents: Vec<AgentEntry>,
     /// `[[mcp]]`: MCP servers whose tools the agent offers, in file order (feature `mcp`).
     #[cfg(feature = "mcp")]
     pub mcp: Vec<crate::mcp::McpServer>,
@@ -131,6 +140,15 @@ impl Config {
             .get(model)
             .copied()
             .or_else(|| Prices::for_model(model))
+    }
+
+    /// The handoff graph, one line per agent (`agent -> billing, support`, `support -> (none)`);
+    /// empty when the file has a single agent.
+    pub fn handoff_graph(&self) -> Vec<String> {
+        if self.agents.is_empty() && self.agent.handoffs.is_none() {
+            return Vec::new();
+        }
+        agents::graph(&self.agent, &self.agents)
     }
 
     /// The directory relative paths are taken from.

@@ -34,6 +34,10 @@ pub struct AgentSection {
     /// The environment variable holding the API key (default `OPENAI_API_KEY`). The key itself
     /// never goes in the file.
     pub api_key_env: Option<String>,
+    /// The names of the declared `[[tools]]` this starting agent has (default: all of them).
+    pub tools: Option<Vec<String>>,
+    /// The agents (`[agents.NAME]`) it may hand the conversation to.
+    pub handoffs: Option<Vec<String>>,
 }
 
 /// How `[turn_detection]` decides that the user has finished.

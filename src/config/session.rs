@@ -5,12 +5,12 @@ use super::error::{ConfigError, ConfigErrorKind};
 use super::sections::{NoiseReductionChoice, TurnDetectionKind, TurnDetectionSection};
 use super::{Config, ConfigTool};
 use crate::ApiKey;
-use crate::agent::{Agent, AgentBuilder};
+use crate::agent::{Agent, AgentBuilder, AgentProfile};
 use crate::protocol::{
     Dialect, InputTranscription, NoiseReduction, SemanticVad, ServerVad, SessionConfig,
     TurnDetection, Voice,
 };
-use crate::tool::{ToolOverrides, ToolRegistry};
+use crate::tool::{RegisteredTool, ToolOverrides, ToolRegistry};
 use crate::transport::{ConnectOptions, DEFAULT_MODEL};
 
 /// The variable the API key is read from unless `api_key_env` names another.
@@ -146,13 +146,7 @@ impl Config {
                 })?;
         }
         for registered in rust.iter() {
-            let options = registered.options();
-            let overrides = ToolOverrides {
-                timeout: Some(options.timeout),
-                on_interrupt: Some(options.on_interrupt),
-                requires_approval: Some(options.requires_approval),
-                filler_after: options.filler_after,
-            };
+            let overrides = overrides_of(registered);
             if let Err(error) = registry.add_shared(registered.tool().clone(), overrides) {
                 let declared = self.tools.iter().find(|t| t.name() == registered.name());
                 let message = match declared {
@@ -182,12 +176,45 @@ impl Config {
     }
 
     /// [`Config::agent_builder`] with the tools of `rust` after the declared ones.
+    ///
+    /// With `[agents.NAME]` or `[agent] handoffs`, the agents and their handoffs go in through
+    /// [`AgentBuilder::starting_agent`] and [`AgentBuilder::agent`]; `[agent] tools` then picks
+    /// the starting agent's declared tools (the tools of `rust` stay with it).
     pub fn agent_builder_with(&self, rust: &ToolRegistry) -> Result<AgentBuilder, ConfigError> {
+        let all = self.tool_registry_with(rust)?;
+        let tools = match &self.agent.tools {
+            Some(names) => {
+                let mut picked = pick(&all, names.iter().map(String::as_str));
+                for registered in rust.iter() {
+                    if picked.get(registered.name()).is_none() {
+                        let _ =
+                            picked.add_shared(registered.tool().clone(), overrides_of(registered));
+                    }
+                }
+                picked
+            }
+            None => all.clone(),
+        };
         let mut builder = Agent::builder()
             .connect_options(self.connect_options())
             .session(self.session())
-            .tools(self.tool_registry_with(rust)?)
+            .tools(tools)
             .api_key_env(self.api_key_env());
+        if !self.agents.is_empty() || self.agent.handoffs.is_some() {
+            builder = builder.starting_agent(
+                super::STARTING_AGENT,
+                self.agent.handoffs.clone().unwrap_or_default(),
+            );
+            for entry in &self.agents {
+                let mut profile = AgentProfile::new(&entry.name)
+                    .tools(pick(&all, entry.tools.iter().map(String::as_str)))
+                    .hands_to(entry.handoffs.iter().cloned());
+                if let Some(text) = &entry.instructions {
+                    profile = profile.instructions(text.clone());
+                }
+                builder = builder.agent(profile);
+            }
+        }
         if let Some(key) = self.api_key() {
             builder = builder.api_key(key);
         }
@@ -225,6 +252,27 @@ impl Config {
             })
             .collect()
     }
+}
+
+/// A tool's effective options, to register it again elsewhere unchanged.
+fn overrides_of(registered: &RegisteredTool) -> ToolOverrides {
+    let options = registered.options();
+    ToolOverrides {
+        timeout: Some(options.timeout),
+        on_interrupt: Some(options.on_interrupt),
+        requires_approval: Some(options.requires_approval),
+        filler_after: options.filler_after,
+    }
+}
+
+/// The tools of `all` called `names` (checked to exist at load), with their options.
+fn pick<'a>(all: &ToolRegistry, names: impl IntoIterator<Item = &'a str>) -> ToolRegistry {
+    let mut picked = ToolRegistry::new();
+    for registered in names.into_iter().filter_map(|name| all.get(name)) {
+        // A name listed twice is added once.
+        let _ = picked.add_shared(registered.tool().clone(), overrides_of(registered));
+    }
+    picked
 }
 
 #[cfg(test)]

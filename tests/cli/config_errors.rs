@@ -41,7 +41,7 @@ async fn each_config_error_names_line_column_and_key() {
             "[agent]\ncolour = \"blue\"\n",
             "2:1: `agent.colour`: unknown key in [agent]; valid keys: model, api, url, voice, \
              instructions, instructions_file, output_modalities, temperature, speed, \
-             max_output_tokens, api_key_env",
+             max_output_tokens, api_key_env, tools, handoffs",
         ),
         (
             "[agent]\ntemperature = \"warm\"\n",

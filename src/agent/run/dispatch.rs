@@ -7,6 +7,9 @@ use crate::agent::{ToolTiming, TurnTrigger};
 impl Loop {
     pub(super) async fn on_finished(&mut self, mut finished: Finished) {
         cap_output(&mut finished.output);
+        if finished.status == crate::agent::ToolStatus::Ok {
+            self.maybe_hand_off(&finished.call_id).await;
+        }
         if self.calls.is_background(&finished.call_id) {
             let name = self
                 .calls
@@ -399,6 +402,36 @@ impl Loop {
             Command::Raw(event) => {
                 self.send(*event).await;
             }
+        }
+    }
+
+    /// A finished call to a `transfer_to_NAME` tool hands the conversation to NAME: its
+    /// instructions and tools go out in one `session.update` before the call's output, so the
+    /// response that follows the batch is the new agent's.
+    async fn maybe_hand_off(&mut self, call_id: &str) {
+        let Some(roster) = self.settings.roster.clone() else {
+            return;
+        };
+        let Some(target) = self
+            .calls
+            .name_of(call_id)
+            .and_then(|t| roster.target_of(t))
+        else {
+            return;
+        };
+        let Some(change) = roster.change_to(target) else {
+            return;
+        };
+        tracing::info!(agent = target, "handing the conversation over");
+        match self.change_tools(change).await {
+            Ok(()) => {
+                let to = target.to_owned();
+                let from = self.current_agent.replace(to.clone()).unwrap_or_default();
+                self.bus.emit(AgentEvent::HandedOff { from, to });
+            }
+            // The roster's registries were checked at build; a refusal here is a bug, and the
+            // conversation goes on with the current agent rather than ending.
+            Err(error) => tracing::warn!(agent = target, %error, "the handoff was refused"),
         }
     }
 

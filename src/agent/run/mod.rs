@@ -133,6 +133,8 @@ struct Loop {
     /// The server's turn detection is about to answer the user (`speech_stopped` seen, no
     /// `response.created` yet): not a quiet moment until then, or until this instant.
     server_answer_due: Option<Instant>,
+    /// The agent answering now, when there are handoffs.
+    current_agent: Option<String>,
     /// The `tool_call` span of each running call (telemetry).
     tool_spans: HashMap<String, tracing::Span>,
 }
@@ -212,6 +214,7 @@ impl Runtime {
         let (sender_watch, sender_rx) = watch::channel(None);
         let monitor = sink.as_ref().and_then(|sink| sink.monitor());
         let session_span = tracing::info_span!("session", model = %settings.connect.model);
+        let settings_start_agent = settings.roster.as_ref().map(|r| r.start().to_owned());
         let mut state = Loop {
             calls: Calls::new(
                 settings.tools.clone(),
@@ -247,6 +250,7 @@ impl Runtime {
             background_results: VecDeque::new(),
             spoken_progress: VecDeque::new(),
             server_answer_due: None,
+            current_agent: settings_start_agent,
             tool_spans: HashMap::new(),
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));

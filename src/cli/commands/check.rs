@@ -183,6 +183,14 @@ pub(crate) async fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Res
         }
     }
 
+    let graph = config.handoff_graph();
+    if !graph.is_empty() {
+        let _ = writeln!(out, "handoffs:");
+        for line in graph {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+
     if !servers.is_empty() {
         let _ = writeln!(out, "mcp servers ({}):", servers.len());
         for server in &servers {

@@ -25,7 +25,7 @@ use super::session::load_config;
 /// on stderr, which MCP server each MCP tool comes from (the servers are started to list them).
 pub(crate) async fn tools(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Result<(), Failure> {
     let config = load_config(global)?;
-    let mut registry = config.tool_registry_with(rust_tools)?;
+    let mut registry = config.agent_builder_with(rust_tools)?.starting_tools()?;
     let servers = mcp::list(&config, &mut registry).await?;
     let json = serde_json::to_string_pretty(&registry.definitions())
         .expect("tool definitions are JSON values");
