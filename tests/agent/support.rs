@@ -8,7 +8,9 @@ use realtime_agent::protocol::{ClientEvent, Item, Modality, SessionConfig};
 use realtime_agent::testing::FakeServer;
 use tokio::task::JoinHandle;
 
-pub const WAIT: Duration = Duration::from_secs(10);
+/// Long enough for the MCP tests' third-party servers (they share these helpers) on a loaded
+/// machine.
+pub const WAIT: Duration = Duration::from_secs(20);
 
 pub struct Running {
     pub handle: AgentHandle,

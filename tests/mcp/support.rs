@@ -5,11 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use realtime_agent::agent::{Agent, AgentBuilder, AgentEvent, AgentEvents, AgentHandle};
+use realtime_agent::agent::AgentBuilder;
 use realtime_agent::mcp::McpServer;
-use realtime_agent::protocol::{ClientEvent, Item, Modality, SessionConfig};
 use realtime_agent::testing::FakeServer;
-use tokio::task::JoinHandle;
 
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -84,82 +82,10 @@ pub fn installed(relative: &str) -> PathBuf {
     path
 }
 
-pub struct Running {
-    pub handle: AgentHandle,
-    pub events: AgentEvents,
-    pub task: JoinHandle<Result<realtime_agent::agent::SessionSummary, realtime_agent::Error>>,
-}
-
-/// A text-only session against `server`, configured by `build`, once it is ready.
-pub async fn start(
-    server: &FakeServer,
-    build: impl FnOnce(AgentBuilder) -> AgentBuilder,
-) -> Running {
-    let builder = Agent::builder().url(server.url()).session(SessionConfig {
-        instructions: Some("Test agent.".into()),
-        output_modalities: Some(vec![Modality::Text]),
-        ..SessionConfig::default()
-    });
-    let agent = build(builder).build().expect("agent builds");
-    let handle = agent.handle();
-    let mut events = handle.subscribe(4096);
-    let task = tokio::spawn(agent.run());
-    wait_for(&mut events, "ready", |e| {
-        matches!(e, AgentEvent::Ready { .. })
-    })
-    .await;
-    Running {
-        handle,
-        events,
-        task,
-    }
-}
-
-/// Reads events until `matches` accepts one (returned), panicking after [`WAIT`].
-pub async fn wait_for(
-    events: &mut AgentEvents,
-    what: &str,
-    mut matches: impl FnMut(&AgentEvent) -> bool,
-) -> AgentEvent {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(event)) if matches(&event) => return event,
-            Ok(Some(_)) => continue,
-            Ok(None) => panic!("events ended while waiting for {what}"),
-            Err(_) => panic!("timed out waiting for {what}"),
-        }
-    }
-}
-
-/// Reads events until [`AgentEvent::Idle`], returning everything seen.
-pub async fn until_idle(events: &mut AgentEvents) -> Vec<AgentEvent> {
-    let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(AgentEvent::Idle)) => return seen,
-            Ok(Some(event)) => seen.push(event),
-            Ok(None) => panic!("events ended before idle; saw {seen:#?}"),
-            Err(_) => panic!("timed out waiting for idle; saw {seen:#?}"),
-        }
-    }
-}
-
-/// The `function_call_output` items the server received, as (call_id, output).
-pub fn outputs(server: &FakeServer) -> Vec<(String, String)> {
-    server
-        .received()
-        .into_iter()
-        .filter_map(|r| match r.event {
-            Some(ClientEvent::ConversationItemCreate(create)) => match create.item {
-                Item::FunctionCallOutput(o) => Some((o.call_id, o.output)),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
+// Starting an agent and reading its events is the same as in the agent tests.
+#[path = "../agent/support.rs"]
+mod shared;
+pub use shared::{outputs, start, until_idle, wait_for};
 
 /// The `tools` of the first `session.update`, as JSON.
 pub fn session_tools(server: &FakeServer) -> serde_json::Value {
