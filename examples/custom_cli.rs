@@ -11,40 +11,44 @@
 //! ```
 //!
 //! or, with `OPENAI_API_KEY` set, talk to it: `cargo run --example custom_cli`.
+//!
+//! The CLI returns its exit code rather than ending the process, even when a second Ctrl-C
+//! quits without waiting for the session (code 130), so whatever `main` does after it still
+//! runs: here, a line saying how many dice were rolled.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use realtime_agent::cli::Cli;
-use realtime_agent::tool::{BoxError, ToolOverrides, tool_fn, tool_fn_without_context};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use realtime_agent::prelude::*;
+use realtime_agent::serde::Serialize;
+use realtime_agent::tool::ToolOverrides;
 
-/// A die roll.
-#[derive(Deserialize, JsonSchema)]
-struct RollArgs {
-    /// How many sides the die has (2 to 1000).
-    sides: u32,
-}
+tool_args! {
+    struct RollArgs {
+        /// How many sides the die has (2 to 1000).
+        sides: u32,
+    }
 
-/// Which way to convert.
-#[derive(Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-enum Scale {
-    /// To Celsius.
-    Celsius,
-    /// To Fahrenheit.
-    Fahrenheit,
-}
+    struct ConvertArgs {
+        /// The temperature.
+        value: f64,
+        /// The scale to convert it to.
+        to: Scale,
+    }
 
-/// A temperature to convert.
-#[derive(Deserialize, JsonSchema)]
-struct ConvertArgs {
-    /// The temperature.
-    value: f64,
-    /// The scale to convert it to.
-    to: Scale,
+    #[serde(rename_all = "lowercase")]
+    enum Scale {
+        /// To Celsius.
+        Celsius,
+        /// To Fahrenheit.
+        Fahrenheit,
+    }
 }
 
 /// The converted temperature, sent to the model as JSON.
 #[derive(Serialize)]
+#[serde(crate = "realtime_agent::serde")]
 struct Converted {
     value: f64,
     unit: &'static str,
@@ -52,21 +56,27 @@ struct Converted {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let roll = tool_fn(
+    let rolled = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&rolled);
+    let roll = tool(
         "roll_die",
         "Rolls a die with the given number of sides.",
-        |args: RollArgs, _ctx| async move {
-            if !(2..=1000).contains(&args.sides) {
-                return Err::<u32, BoxError>("a die has 2 to 1000 sides".into());
+        move |args: RollArgs| {
+            let counter = Arc::clone(&counter);
+            async move {
+                if !(2..=1000).contains(&args.sides) {
+                    return Err("a die has 2 to 1000 sides".into());
+                }
+                counter.fetch_add(1, Ordering::Relaxed);
+                Ok(1 + fastrand::u32(..args.sides))
             }
-            Ok(1 + fastrand::u32(..args.sides))
         },
     );
-    let convert = tool_fn_without_context(
+    let convert = tool(
         "convert_temperature",
         "Converts a temperature between Celsius and Fahrenheit.",
         |args: ConvertArgs| async move {
-            Ok::<_, BoxError>(match args.to {
+            Ok(match args.to {
                 Scale::Fahrenheit => Converted {
                     value: args.value * 9.0 / 5.0 + 32.0,
                     unit: "°F",
@@ -78,11 +88,16 @@ async fn main() -> std::process::ExitCode {
             })
         },
     );
-    Cli::new()
+    let code = Cli::new()
         .tool(roll)
         // Ask on the terminal before each conversion, as `confirm = true` does in agent.toml.
         .tool_with(convert, ToolOverrides::default().requires_approval(true))
         .run_from_env()
-        .await
-        .into()
+        .await;
+    // Your own clean-up runs here, however the session ended.
+    eprintln!(
+        "custom_cli: {} dice rolled this session",
+        rolled.load(Ordering::Relaxed)
+    );
+    code.into()
 }

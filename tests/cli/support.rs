@@ -59,10 +59,20 @@ impl Scratch {
     /// unless `env` sets one, and a `HOME` and `XDG_*` directories of its own (empty: no sound
     /// server, no PulseAudio cookie) under `home/`.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
+        self.command_of(Path::new(env!("CARGO_BIN_EXE_agent")), args, env)
+    }
+
+    /// As [`Scratch::command`], for another program built on the CLI (an example).
+    pub fn command_of(
+        &self,
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> tokio::process::Command {
         let home = self.path("home");
         let runtime = home.join("runtime");
         std::fs::create_dir_all(&runtime).expect("a scratch home");
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent"));
+        let mut command = tokio::process::Command::new(program);
         command
             .args(args)
             .current_dir(self.dir.path())

@@ -253,6 +253,94 @@ async fn ctrl_c_ends_the_session_cleanly() {
     );
 }
 
+/// A second Ctrl-C quits without waiting for the session, with code 130, and returns from
+/// `Cli::run` rather than ending the process: a binary of the user's own (the `custom_cli`
+/// example) still runs its clean-up afterwards.
+#[tokio::test]
+async fn second_ctrl_c_returns_130_to_the_users_own_binary() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    // `cargo test` builds the examples next to the test binaries' `deps` directory.
+    let example = std::env::current_exe()
+        .expect("the test binary's path")
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>")
+        .join("examples/custom_cli");
+    // `cargo test --test cli` alone does not build examples: refuse an old one rather than
+    // test yesterday's code.
+    let built = std::fs::metadata(&example).and_then(|m| m.modified()).ok();
+    let sources = package_dir().join("src");
+    let newest_source = newest_modification(&sources).max(newest_modification(
+        &package_dir().join("examples/custom_cli.rs"),
+    ));
+    assert!(
+        built.is_some_and(|built| built >= newest_source),
+        "{} is missing or older than the sources: `cargo test --all-features` builds it, or run \
+         `cargo build --all-features --example custom_cli`",
+        example.display()
+    );
+    let scratch = Scratch::new();
+    let server = FakeServer::start().await;
+    let url = server.url();
+    let mut child = scratch
+        .command_of(&example, &["--text", "--url", &url], &[])
+        .spawn()
+        .expect("the example starts");
+    let _stdin = child.stdin.take();
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+    server
+        .wait_for_received("session.update", 1, Duration::from_secs(20))
+        .await;
+    // A server that never answers the close frame holds the clean shutdown for its 2 s close
+    // timeout: the window in which the second Ctrl-C lands.
+    server.freeze_connection();
+    let pid = child.id().expect("a running child has a pid").to_string();
+    let interrupt = || {
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    };
+    interrupt();
+    let mut seen = Vec::new();
+    let read = async {
+        while let Some(line) = stderr.next_line().await.expect("stderr is UTF-8") {
+            let stopping = line.contains("ending the session…");
+            seen.push(line);
+            if stopping {
+                return;
+            }
+        }
+        panic!("stderr ended before the first Ctrl-C was noted");
+    };
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .unwrap_or_else(|_| panic!("the first Ctrl-C was not noted: {seen:#?}"));
+    interrupt();
+    let rest = async {
+        while let Some(line) = stderr.next_line().await.expect("stderr is UTF-8") {
+            seen.push(line);
+        }
+        child.wait().await.expect("the example runs")
+    };
+    let status = tokio::time::timeout(Duration::from_secs(20), rest)
+        .await
+        .expect("the example ends after a second Ctrl-C");
+    let stderr = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted again: quitting now"),
+        "{stderr}"
+    );
+    // Printed by the example's `main` after `Cli::run` returned.
+    assert!(
+        stderr.ends_with("custom_cli: 0 dice rolled this session"),
+        "{stderr}"
+    );
+}
+
 /// The summary sums every `response.done` usage by type and prices it with `[prices."model"]`
 /// from agent.toml; a model without a price says how to add one.
 #[tokio::test]
@@ -425,4 +513,16 @@ fn mask_ms(line: &str) -> String {
         }
     }
     out
+}
+
+/// The newest modification time of `path` or any file under it.
+fn newest_modification(path: &std::path::Path) -> std::time::SystemTime {
+    let metadata = std::fs::metadata(path).expect("a source path");
+    let mut newest = metadata.modified().expect("file times");
+    if metadata.is_dir() {
+        for entry in std::fs::read_dir(path).expect("a source directory") {
+            newest = newest.max(newest_modification(&entry.expect("an entry").path()));
+        }
+    }
+    newest
 }
