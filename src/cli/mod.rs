@@ -204,13 +204,14 @@ impl Cli {
         }
         let global = &args.global;
         if let Some(redactor) = &self.redactor {
-            // The key's variable may be another (`api_key_env`); a configuration that does not
-            // load is reported by the command itself.
-            if let Some(key) = session::load_config(global)
-                .ok()
-                .and_then(|config| config.api_key())
-            {
-                redactor.add_secret(&key);
+            // The key's variable may be another (`api_key_env`), and agent.toml may name other
+            // secrets (MCP bearer tokens, the server's); a configuration that does not load is
+            // reported by the command itself.
+            if let Ok(config) = session::load_config(global) {
+                let secrets = config.secrets.iter().filter_map(|secret| secret.value());
+                for secret in config.api_key().into_iter().chain(secrets) {
+                    redactor.add_secret(&secret);
+                }
             }
         }
         match args.command {

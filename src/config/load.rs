@@ -47,10 +47,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         .api_key_env
         .as_deref()
         .unwrap_or(super::DEFAULT_API_KEY_ENV);
-    let tools = tools::load(&source, root, &dir, key_var)?;
+    let secrets = super::secret_vars::find(root, key_var);
+    let tools = tools::load(&source, root, &dir, &secrets)?;
     let agents = agents::load(&source, root, &agent, &tools)?;
     #[cfg(feature = "mcp")]
-    let mcp = super::mcp::load(&source, root, &dir, key_var)?;
+    let mcp = super::mcp::load(&source, root, &dir, &secrets)?;
     #[cfg(not(feature = "mcp"))]
     if let Some(value) = root.get("mcp") {
         return Err(source.invalid(
@@ -71,6 +72,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         mcp,
         prices,
         serve,
+        secrets,
     })
 }
 

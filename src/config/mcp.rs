@@ -11,6 +11,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::error::{ConfigError, ConfigErrorKind, Position, Source};
 use super::keys;
+use super::secret_vars::SecretVar;
 use crate::mcp::{McpConfirm, McpServer};
 use crate::tool::OnInterrupt;
 
@@ -44,7 +45,7 @@ pub(crate) fn load(
     source: &Source<'_>,
     root: &DeTable<'_>,
     base_dir: &Path,
-    key_var: &str,
+    secrets: &[SecretVar],
 ) -> Result<Vec<McpServer>, ConfigError> {
     let Some(value) = root.get("mcp") else {
         return Ok(Vec::new());
@@ -64,7 +65,7 @@ pub(crate) fn load(
         let path = format!("mcp[{index}]");
         let table = keys::as_table(source, entry, &path)?;
         keys::check(source, table, &path, "[[mcp]]", keys::MCP, |_| None)?;
-        let server = load_one(source, entry, table, &path, base_dir, key_var)?;
+        let server = load_one(source, entry, table, &path, base_dir, secrets)?;
         if let Some(first) = servers
             .iter()
             .find(|s| s.server_name() == server.server_name())
@@ -92,7 +93,7 @@ fn load_one(
     table: &DeTable<'_>,
     path: &str,
     base_dir: &Path,
-    key_var: &str,
+    secrets: &[SecretVar],
 ) -> Result<McpServer, ConfigError> {
     let entry_value: Entry =
         serde_path_to_error::deserialize(ValueDeserializer::from(entry.clone()))
@@ -163,14 +164,21 @@ fn load_one(
             };
             let mut server = McpServer::stdio(command).args(args.unwrap_or_default());
             for (key, value) in env.unwrap_or_default() {
-                if key == key_var || crate::tool::ALWAYS_WITHHELD.contains(&key.as_str()) {
+                let secret = secrets.iter().find(|secret| secret.name == key);
+                if secret.is_some() || crate::tool::ALWAYS_WITHHELD.contains(&key.as_str()) {
+                    let what = match secret {
+                        Some(secret) if secret.setting != "agent.api_key_env" => {
+                            format!("a secret ({} names it)", secret.setting)
+                        }
+                        _ => "the API key".to_owned(),
+                    };
                     return Err(source
                         .invalid(
                             span("env"),
                             &format!("{path}.env.{key}"),
                             format!(
-                                "{key} holds the API key, which an MCP server never gets; \
-                                 give the server a key of its own under another name"
+                                "{key} holds {what}, which an MCP server never gets; give the \
+                                 server a key of its own under another name"
                             ),
                         )
                         .without_source_line());
@@ -282,7 +290,10 @@ fn load_one(
     let at = table
         .get("name")
         .map_or(entry.span().start, |name| name.span().start);
-    Ok(server.withhold_var(key_var).origin(origin(source, at)))
+    let server = secrets.iter().fold(server, |server, secret| {
+        server.withhold_var(secret.name.clone())
+    });
+    Ok(server.origin(origin(source, at)))
 }
 
 /// `agent.toml:12:8`: where an entry is, for messages that come later (a tool name clash).

@@ -68,6 +68,7 @@ mod keys;
 mod load;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod secret_vars;
 mod sections;
 mod serve;
 mod session;
@@ -78,6 +79,7 @@ use std::path::{Path, PathBuf};
 
 pub use agents::{AgentEntry, STARTING_AGENT};
 pub use error::{ConfigError, ConfigErrorKind, Position};
+pub use secret_vars::SecretVar;
 pub use sections::{
     AgentSection, AudioSection, Eagerness, HostChoice, NoiseReductionChoice, TranscriptionSection,
     TurnDetectionKind, TurnDetectionSection,
@@ -116,6 +118,10 @@ pub struct Config {
     pub prices: BTreeMap<String, Prices>,
     /// `[serve]`: `agent serve`'s settings.
     pub serve: ServeSection,
+    /// The variables this file names as holding secrets (the API key's first): no program the
+    /// agent starts gets them, and the CLI's logs mask their values. Empty for defaults, where
+    /// the key's variable is `OPENAI_API_KEY`, which is always withheld.
+    pub secrets: Vec<SecretVar>,
 }
 
 impl Config {

@@ -10,6 +10,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::error::{ConfigError, ConfigErrorKind, Position, Source};
 use super::keys;
+use super::secret_vars::SecretVar;
 use crate::tool::{
     ALWAYS_WITHHELD, CommandTool, CommandToolSpec, DeclaredToolSpec, DynTool, HttpTool,
     HttpToolSpec, SpecError,
@@ -75,7 +76,7 @@ pub(crate) fn load(
     source: &Source<'_>,
     root: &DeTable<'_>,
     base_dir: &Path,
-    key_var: &str,
+    secrets: &[SecretVar],
 ) -> Result<Vec<ConfigTool>, ConfigError> {
     let Some(value) = root.get("tools") else {
         return Ok(Vec::new());
@@ -94,7 +95,7 @@ pub(crate) fn load(
     for (index, entry) in entries.iter().enumerate() {
         let path = format!("tools[{index}]");
         let table = keys::as_table(source, entry, &path)?;
-        let tool = load_one(source, entry.span(), table, &path, base_dir, key_var)?;
+        let tool = load_one(source, entry.span(), table, &path, base_dir, secrets)?;
         if tools.iter().any(|t| t.name() == tool.name()) {
             let span = table.get("name").map(Spanned::span);
             return Err(source.error(
@@ -118,7 +119,7 @@ fn load_one(
     table: &DeTable<'_>,
     path: &str,
     base_dir: &Path,
-    key_var: &str,
+    secrets: &[SecretVar],
 ) -> Result<ConfigTool, ConfigError> {
     // Later problems with the tool (a name clash) point at its name.
     let at = table
@@ -167,10 +168,11 @@ fn load_one(
     let (spec, built) = if kind == "command" {
         let spec: CommandToolSpec = deserialize(source, path, value)?;
         let spec = spec.relative_to(base_dir);
-        check_key_not_given(&spec, key_var).map_err(|e| spec_error(source, table, path, e))?;
-        let tool = CommandTool::new(spec.clone())
-            .map_err(|e| spec_error(source, table, path, e))?
-            .withhold_var(key_var);
+        check_no_secret_given(&spec, secrets).map_err(|e| spec_error(source, table, path, e))?;
+        let tool = secrets.iter().fold(
+            CommandTool::new(spec.clone()).map_err(|e| spec_error(source, table, path, e))?,
+            |tool, secret| tool.withhold_var(secret.name.clone()),
+        );
         (
             DeclaredToolSpec::Command(spec),
             Built::Command(Arc::new(tool)),
@@ -187,15 +189,22 @@ fn load_one(
     })
 }
 
-/// A tool's program never gets the API key: naming its variable in `pass_env` or `env` is a
-/// mistake to point out, not to obey.
-fn check_key_not_given(spec: &CommandToolSpec, key_var: &str) -> Result<(), SpecError> {
-    let is_key = |name: &str| name == key_var || ALWAYS_WITHHELD.contains(&name);
-    let problem = |name: &str| {
-        format!(
+/// A tool's program never gets the API key or another secret agent.toml names: naming such a
+/// variable in `pass_env` or `env` is a mistake to point out, not to obey.
+fn check_no_secret_given(spec: &CommandToolSpec, secrets: &[SecretVar]) -> Result<(), SpecError> {
+    let is_key = |name: &str| {
+        ALWAYS_WITHHELD.contains(&name) || secrets.iter().any(|secret| secret.name == name)
+    };
+    let problem = |name: &str| match secrets.iter().find(|secret| secret.name == name) {
+        Some(secret) if secret.setting != "agent.api_key_env" => format!(
+            "{name} holds a secret ({} names it), which a tool's program never gets (the agent \
+             withholds it); remove it here",
+            secret.setting
+        ),
+        _ => format!(
             "{name} holds the API key, which a tool's program never gets (the agent withholds \
              it); remove it here"
-        )
+        ),
     };
     if let Some((index, name)) = spec.pass_env.iter().enumerate().find(|(_, n)| is_key(n)) {
         return Err(SpecError::new(

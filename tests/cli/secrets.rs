@@ -367,3 +367,80 @@ url = "{http_url}"
         run.stderr
     );
 }
+
+/// Every secret agent.toml names is withheld like the key: the `[serve]` secrets and MCP bearer
+/// tokens never reach a command tool's program, by name or by value, and naming one in
+/// `pass_env` is refused with the setting that makes it a secret.
+#[tokio::test]
+async fn command_tools_never_get_the_secrets_agent_toml_names() {
+    const TWILIO: &str = "twilio-auth-token-planted-42";
+    const BEARER: &str = "mcp-bearer-planted-4242";
+    let scratch = Scratch::new();
+    let serve_secrets = "[serve]\ntoken_env = \"PAGE_TOKEN\"\ntwilio_auth_token_env = \"TW_TOKEN\"\n\
+         openai_webhook_secret_env = \"WH_SECRET\"\n\n";
+    let config = scratch.config(&format!(
+        "{serve_secrets}[[tools]]\nkind = \"command\"\nname = \"inherited\"\n\
+         program = \"/usr/bin/env\"\n"
+    ));
+    let server = FakeServer::builder()
+        .reply(Reply::new().and_call_with_id("call_1", "inherited", json!({})))
+        .reply(Reply::text("done"))
+        .start()
+        .await;
+    let url = server.url();
+    let run = scratch
+        .run(
+            &[
+                "--text",
+                "--url",
+                &url,
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            "show me\n",
+            &[
+                ("TW_TOKEN", TWILIO),
+                ("COPY_OF_TWILIO", TWILIO),
+                ("WH_SECRET", "webhook-secret-planted-77"),
+                ("PAGE_TOKEN", "page-token-planted-99"),
+                ("VISIBLE_MARKER", "visible"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let outputs = outputs(&server);
+    let inherited = &outputs.iter().find(|(id, _)| id == "call_1").unwrap().1;
+    let lines: Vec<&str> = inherited.lines().collect();
+    assert!(lines.contains(&"VISIBLE_MARKER=visible"), "{inherited}");
+    for name in ["TW_TOKEN=", "COPY_OF_TWILIO=", "WH_SECRET=", "PAGE_TOKEN="] {
+        assert!(
+            !lines.iter().any(|l| l.starts_with(name)),
+            "{name} reached the tool:\n{inherited}"
+        );
+    }
+    assert!(!inherited.contains("planted"), "{inherited}");
+
+    let config = scratch.config(&format!(
+        "{serve_secrets}[[mcp]]\nname = \"remote\"\nurl = \"http://127.0.0.1:9/mcp\"\n\
+         bearer_token_env = \"MCP_BEARER\"\n\n\
+         [[tools]]\nkind = \"command\"\nname = \"leaky\"\nprogram = \"/usr/bin/env\"\n\
+         inherit_env = false\npass_env = [\"PATH\", \"MCP_BEARER\"]\n"
+    ));
+    let run = scratch
+        .run(
+            &["check", "--config", config.to_str().unwrap()],
+            "",
+            &[("MCP_BEARER", BEARER)],
+        )
+        .await;
+    assert_eq!(run.code, 3, "a configuration error: {run:#?}");
+    assert!(
+        run.stderr.contains(
+            "`tools[0].pass_env[1]`: MCP_BEARER holds a secret (mcp[0].bearer_token_env names \
+             it), which a tool's program never gets"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(BEARER) && !run.stdout.contains(BEARER));
+}
