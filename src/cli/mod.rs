@@ -206,11 +206,16 @@ impl Cli {
         if let Some(redactor) = &self.redactor {
             // The key's variable may be another (`api_key_env`); a configuration that does not
             // load is reported by the command itself.
-            if let Some(key) = session::load_config(global)
-                .ok()
-                .and_then(|config| config.api_key())
-            {
-                redactor.add_secret(&key);
+            if let Ok(config) = session::load_config(global) {
+                if let Some(key) = config.api_key() {
+                    redactor.add_secret(&key);
+                }
+                // Hosted MCP tokens travel in `session.update`, which the log may show.
+                for server in &config.hosted_mcp {
+                    if let Some(token) = server.resolve().ok().and_then(|d| d.authorization) {
+                        redactor.add_secret(&token);
+                    }
+                }
             }
         }
         match args.command {

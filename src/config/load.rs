@@ -47,7 +47,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         .api_key_env
         .as_deref()
         .unwrap_or(super::DEFAULT_API_KEY_ENV);
-    let tools = tools::load(&source, root, &dir, key_var)?;
+    let (tools, hosted_mcp) =
+        tools::load(&source, root, &dir, key_var, agent.api.unwrap_or_default())?;
     let agents = agents::load(&source, root, &agent, &tools)?;
     #[cfg(feature = "mcp")]
     let mcp = super::mcp::load(&source, root, &dir, key_var)?;
@@ -67,6 +68,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         transcription,
         audio,
         tools,
+        hosted_mcp,
         #[cfg(feature = "mcp")]
         mcp,
         prices,
