@@ -213,8 +213,8 @@ pub enum Item {
     FunctionCallOutput(FunctionCallOutputItem),
     /// The tools of a hosted MCP server, as the API listed them (GA).
     McpListTools(McpListToolsItem),
-    /// A call the API made to a hosted MCP server's tool (GA).
-    McpCall(McpCallItem),
+    /// A call the API made to a hosted MCP server's tool (GA). Boxed: it is the largest item.
+    McpCall(Box<McpCallItem>),
     /// The API asks whether it may call a hosted MCP tool (GA).
     McpApprovalRequest(McpApprovalRequestItem),
     /// The client's answer to an approval request (GA).
@@ -396,7 +396,7 @@ impl<'de> Deserialize<'de> for Item {
             "message" => serde_json::from_value(value).map(Item::Message),
             "function_call" => serde_json::from_value(value).map(Item::FunctionCall),
             "mcp_list_tools" => serde_json::from_value(value).map(Item::McpListTools),
-            "mcp_call" => serde_json::from_value(value).map(Item::McpCall),
+            "mcp_call" => serde_json::from_value(value).map(|c| Item::McpCall(Box::new(c))),
             "mcp_approval_request" => serde_json::from_value(value).map(Item::McpApprovalRequest),
             "mcp_approval_response" => serde_json::from_value(value).map(Item::McpApprovalResponse),
             _ => serde_json::from_value(value).map(Item::FunctionCallOutput),

@@ -193,7 +193,7 @@ impl Connection {
             in_conversation,
             &response_id,
             index,
-            Item::McpCall(item.clone()),
+            Item::McpCall(Box::new(item.clone())),
         ) {
             push(active, event, false);
         }
@@ -281,11 +281,11 @@ impl Connection {
             in_conversation,
             &response_id,
             index,
-            Item::McpCall(item.clone()),
+            Item::McpCall(Box::new(item.clone())),
         ) {
             push(active, event, false);
         }
-        active.output.push(Item::McpCall(item));
+        active.output.push(Item::McpCall(Box::new(item)));
     }
 
     /// The client answered approval request `id`. False when no request with that id waits.
