@@ -253,10 +253,7 @@ mod tests {
 
     #[test]
     fn per_tool_approval_is_spelled_as_the_api_spells_it() {
-        let require = RequireApproval::PerTool {
-            always: vec!["delete".into()],
-            never: vec!["search".into(), "read".into()],
-        };
+        let require = RequireApproval::per_tool(["delete"], ["search", "read"]);
         let wire = serde_json::to_value(&require).unwrap();
         assert_eq!(
             wire,

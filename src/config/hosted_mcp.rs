@@ -126,7 +126,7 @@ pub(super) fn load_one(
                         format!("{both:?} is in both `always` and `never`"),
                     ));
                 }
-                RequireApproval::PerTool { always, never }
+                RequireApproval::per_tool(always, never)
             }
         };
         server = server.require_approval(require);

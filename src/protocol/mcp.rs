@@ -128,39 +128,91 @@ pub enum RequireApproval {
     Always,
     /// No call does.
     Never,
-    /// Per tool; a tool in neither list needs approval (the API's default).
+    /// Per tool; a tool the `never` filter does not name needs approval (the API's default).
+    /// Build it with [`RequireApproval::per_tool`].
     PerTool {
         /// Tools whose calls wait for an approval.
-        always: Vec<String>,
+        always: Option<McpToolFilter>,
         /// Tools whose calls run without one.
-        never: Vec<String>,
+        never: Option<McpToolFilter>,
     },
 }
 
+/// A set of a hosted MCP server's tools, in `require_approval`: `{tool_names, read_only}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct McpToolFilter {
+    /// The tools named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_names: Option<Vec<String>>,
+    /// Tools annotated read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+
+impl McpToolFilter {
+    /// The tools with these names.
+    pub fn names<I, S>(names: I) -> McpToolFilter
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        McpToolFilter {
+            tool_names: Some(names.into_iter().map(Into::into).collect()),
+            read_only: None,
+        }
+    }
+
+    /// Whether it names `tool`.
+    pub fn names_tool(&self, tool: &str) -> bool {
+        self.tool_names
+            .as_ref()
+            .is_some_and(|names| names.iter().any(|n| n == tool))
+    }
+}
+
 impl RequireApproval {
+    /// Approval for the tools in `always`, none for those in `never`; an empty list is left
+    /// out.
+    pub fn per_tool<A, N, S, T>(always: A, never: N) -> RequireApproval
+    where
+        A: IntoIterator<Item = S>,
+        N: IntoIterator<Item = T>,
+        S: Into<String>,
+        T: Into<String>,
+    {
+        let filter = |names: Vec<String>| (!names.is_empty()).then(|| McpToolFilter::names(names));
+        RequireApproval::PerTool {
+            always: filter(always.into_iter().map(Into::into).collect()),
+            never: filter(never.into_iter().map(Into::into).collect()),
+        }
+    }
+
     /// Whether a call to `tool` waits for an approval.
     pub fn requires(&self, tool: &str) -> bool {
         match self {
             RequireApproval::Always => true,
             RequireApproval::Never => false,
-            RequireApproval::PerTool { never, .. } => !never.iter().any(|n| n == tool),
+            RequireApproval::PerTool { never, .. } => {
+                !never.as_ref().is_some_and(|f| f.names_tool(tool))
+            }
         }
     }
 }
 
 impl Serialize for RequireApproval {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct PerTool<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            always: &'a Option<McpToolFilter>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            never: &'a Option<McpToolFilter>,
+        }
         match self {
             RequireApproval::Always => serializer.serialize_str("always"),
             RequireApproval::Never => serializer.serialize_str("never"),
             RequireApproval::PerTool { always, never } => {
-                let mut map = Map::new();
-                for (key, names) in [("always", always), ("never", never)] {
-                    if !names.is_empty() {
-                        map.insert(key.into(), serde_json::json!({ "tool_names": names }));
-                    }
-                }
-                map.serialize(serializer)
+                PerTool { always, never }.serialize(serializer)
             }
         }
     }
@@ -169,20 +221,22 @@ impl Serialize for RequireApproval {
 impl<'de> Deserialize<'de> for RequireApproval {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
+        #[derive(Deserialize)]
+        struct PerTool {
+            #[serde(default)]
+            always: Option<McpToolFilter>,
+            #[serde(default)]
+            never: Option<McpToolFilter>,
+        }
         let value = Value::deserialize(deserializer)?;
         match &value {
             Value::String(s) if s == "always" => Ok(RequireApproval::Always),
             Value::String(s) if s == "never" => Ok(RequireApproval::Never),
-            Value::Object(map) => {
-                let names = |key: &str| -> Result<Vec<String>, D::Error> {
-                    match map.get(key).and_then(|v| v.get("tool_names")) {
-                        None | Some(Value::Null) => Ok(Vec::new()),
-                        Some(list) => Vec::<String>::deserialize(list).map_err(D::Error::custom),
-                    }
-                };
+            Value::Object(_) => {
+                let per = PerTool::deserialize(&value).map_err(D::Error::custom)?;
                 Ok(RequireApproval::PerTool {
-                    always: names("always")?,
-                    never: names("never")?,
+                    always: per.always,
+                    never: per.never,
                 })
             }
             _ => Err(D::Error::custom(format!(

@@ -36,7 +36,7 @@ pub use item::{
 };
 pub use mcp::{
     AllowedTools, McpApprovalRequestItem, McpApprovalResponseItem, McpCallError, McpCallItem,
-    McpListToolsItem, McpToolDefinition, McpToolInfo, RequireApproval,
+    McpListToolsItem, McpToolDefinition, McpToolFilter, McpToolInfo, RequireApproval,
 };
 pub use response::{
     CachedTokenDetails, InputTokenDetails, OutputTokenDetails, RateLimit, Response,

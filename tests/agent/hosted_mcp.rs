@@ -61,10 +61,7 @@ async fn the_session_declares_the_server_and_its_tools_are_listed() {
         b.hosted_mcp(
             docs()
                 .allowed_tools(["search"])
-                .require_approval(RequireApproval::PerTool {
-                    always: vec![],
-                    never: vec!["search".into()],
-                })
+                .require_approval(RequireApproval::per_tool(Vec::<String>::new(), ["search"]))
                 .server_description("The product docs."),
         )
     })
