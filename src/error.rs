@@ -15,6 +15,10 @@ pub enum Error {
     /// name). Fix the agents; retrying does not help.
     #[error(transparent)]
     Handoff(#[from] crate::agent::HandoffError),
+    /// A hosted MCP server cannot be used (the beta interface, an unset `authorization_env`,
+    /// both or neither of URL and connector). Fix the configuration; retrying does not help.
+    #[error(transparent)]
+    HostedMcp(#[from] crate::agent::HostedMcpError),
     /// A tool declared in `agent.toml` is invalid. Fix the declaration; retrying does not help.
     #[error(transparent)]
     ToolSpec(#[from] crate::tool::SpecError),

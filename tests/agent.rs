@@ -5,6 +5,7 @@ mod agent {
     mod audio;
     mod embed;
     mod handoff;
+    mod hosted_mcp;
     mod metrics;
     mod support;
     mod talk;

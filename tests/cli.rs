@@ -8,6 +8,7 @@ mod cli {
     mod fake_server;
     mod file;
     mod handoff;
+    mod hosted_mcp;
     #[cfg(feature = "otel")]
     mod otel;
     mod record;

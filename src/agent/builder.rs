@@ -30,6 +30,9 @@ pub(crate) struct Settings {
     pub(crate) tool_shutdown_grace: Duration,
     pub(crate) max_session: Option<Duration>,
     pub(crate) input_buffer_ms: u64,
+    /// Hosted MCP servers (resolved: tokens read), declared in every `session.update` that
+    /// carries the tools.
+    pub(crate) hosted_mcp: Vec<crate::protocol::McpToolDefinition>,
     /// The agents the conversation can be handed between, when there are several.
     pub(crate) roster: Option<Arc<super::handoff::Roster>>,
     /// MCP servers whose tools join the registry when the agent starts.
@@ -57,6 +60,8 @@ pub struct AgentBuilder {
     /// The starting agent's name and handoffs, and the other agents.
     start: Option<AgentProfile>,
     agents: Vec<AgentProfile>,
+    /// Hosted MCP servers, resolved at build.
+    hosted_mcp: Vec<super::HostedMcp>,
 }
 
 impl std::fmt::Debug for AgentBuilder {
@@ -83,6 +88,7 @@ impl Default for AgentBuilder {
                 max_session: None,
                 input_buffer_ms: 10_000,
                 roster: None,
+                hosted_mcp: Vec::new(),
                 #[cfg(feature = "mcp")]
                 mcp: Vec::new(),
                 #[cfg(feature = "mcp")]
@@ -95,6 +101,7 @@ impl Default for AgentBuilder {
             sink: None,
             start: None,
             agents: Vec::new(),
+            hosted_mcp: Vec::new(),
         }
     }
 }
@@ -229,6 +236,25 @@ impl AgentBuilder {
         self
     }
 
+    /// Adds a hosted MCP server: the Realtime API lists its tools and calls them itself (GA
+    /// only; with the beta dialect [`build`](AgentBuilder::build) fails). It stays with every
+    /// agent of a handoff.
+    ///
+    /// ```
+    /// use realtime_agent::agent::{Agent, HostedMcp};
+    ///
+    /// let agent = Agent::builder()
+    ///     .no_api_key()
+    ///     .url("ws://127.0.0.1:9/v1/realtime")
+    ///     .hosted_mcp(HostedMcp::connector("calendar", "connector_googlecalendar"))
+    ///     .build();
+    /// assert!(agent.is_ok());
+    /// ```
+    pub fn hosted_mcp(mut self, server: super::HostedMcp) -> Self {
+        self.hosted_mcp.push(server);
+        self
+    }
+
     /// Records where the tool `name` was declared, for a clash with an MCP tool.
     #[cfg(feature = "mcp")]
     pub(crate) fn tool_origin(mut self, name: &str, origin: String) -> Self {
@@ -317,6 +343,8 @@ impl AgentBuilder {
                 variable: self.key_env,
             });
         }
+        self.settings.hosted_mcp =
+            super::hosted_mcp::resolve_all(&self.hosted_mcp, self.settings.connect.dialect)?;
         if let Some(start) = self.starting_profile() {
             let roster = Roster::build(start, self.agents, &mut self.tools)?;
             self.settings.roster = Some(Arc::new(roster));

@@ -80,6 +80,9 @@ pub(crate) struct Calls {
     started: HashSet<String>,
     batches: HashMap<String, Batch>,
     approvals: HashMap<String, oneshot::Sender<Decision>>,
+    /// Hosted MCP approval requests waiting for the user, each holding its response's batch
+    /// open: approval request id to response id.
+    held: HashMap<String, String>,
     /// Tools removed from the session (and not added back): a call to one gets an output that
     /// says so rather than "unknown tool".
     removed: HashSet<String>,
@@ -134,6 +137,7 @@ impl Calls {
             started: HashSet::new(),
             batches: HashMap::new(),
             approvals: HashMap::new(),
+            held: HashMap::new(),
             removed: HashSet::new(),
             session_cancel: CancellationToken::new(),
         }
@@ -161,7 +165,51 @@ impl Calls {
     /// Whether any call of the conversation's turn is running (background calls are not: the
     /// conversation goes on while they work).
     pub(crate) fn any_running(&self) -> bool {
-        self.running.values().any(|r| !r.background)
+        !self.held.is_empty() || self.running.values().any(|r| !r.background)
+    }
+
+    /// A hosted MCP approval request `id` of response `response_id` waits for the user: its
+    /// answer belongs to that response's batch, so that one `response.create` follows the
+    /// batch, not one per answer. False when it is already held (both of its announcements
+    /// arrive).
+    pub(crate) fn hold(&mut self, response_id: &str, id: &str) -> bool {
+        if self.held.contains_key(id) || !self.started.insert(id.to_owned()) {
+            return false;
+        }
+        let batch = self.batches.entry(response_id.to_owned()).or_default();
+        batch.open += 1;
+        batch.calls.push(id.to_owned());
+        self.held.insert(id.to_owned(), response_id.to_owned());
+        true
+    }
+
+    /// Whether the hosted MCP approval request `id` waits for the user.
+    pub(crate) fn is_held(&self, id: &str) -> bool {
+        self.held.contains_key(id)
+    }
+
+    /// The hosted MCP approval request `id` was answered. `None` when it was not held; else
+    /// whether its batch is now complete and wants a follow-up response.
+    pub(crate) fn release(&mut self, id: &str) -> Option<bool> {
+        let response_id = self.held.remove(id)?;
+        Some(match self.batches.get_mut(&response_id) {
+            Some(batch) => {
+                batch.open -= 1;
+                self.settle(&response_id)
+            }
+            None => false,
+        })
+    }
+
+    /// Forgets every held approval request (their session is gone); their batches settle.
+    /// Returns whether a batch is now complete and wants a follow-up response.
+    pub(crate) fn release_all(&mut self) -> bool {
+        let ids: Vec<String> = self.held.keys().cloned().collect();
+        let mut ready = false;
+        for id in ids {
+            ready |= self.release(&id).unwrap_or(false);
+        }
+        ready
     }
 
     /// The name of a running call.
@@ -285,6 +333,7 @@ impl Calls {
                 call_id: call_id.clone(),
                 name: name.to_owned(),
                 arguments: arguments.to_owned(),
+                server: None,
             });
             Some(rx)
         } else {
@@ -443,6 +492,7 @@ impl Calls {
         while self.tasks.join_next().await.is_some() {}
         self.running.clear();
         self.approvals.clear();
+        self.held.clear();
     }
 }
 

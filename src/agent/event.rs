@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::protocol::{ApiError, ResponseStatus, UnknownEvent, Usage};
+use crate::protocol::{ApiError, McpCallError, ResponseStatus, UnknownEvent, Usage};
 
 /// Where the conversation is, for a status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,14 +146,56 @@ pub enum AgentEvent {
         heard_text: String,
     },
     /// A tool call is waiting for the user's approval
-    /// ([`AgentHandle::approve`](super::AgentHandle::approve) or `reject`).
+    /// ([`AgentHandle::approve`](super::AgentHandle::approve) or `reject`): a call to one of the
+    /// agent's own tools, or one the API wants to make to a hosted MCP server.
     ApprovalRequested {
-        /// The call id.
+        /// The call id; for a hosted MCP call, the `mcp_approval_request` item's id.
         call_id: String,
         /// The tool.
         name: String,
         /// The arguments, as JSON text.
         arguments: String,
+        /// The hosted MCP server (its label) that would run the call; `None` for the agent's
+        /// own tools.
+        server: Option<String>,
+    },
+    /// The API listed a hosted MCP server's tools (`mcp_list_tools.completed`).
+    HostedMcpTools {
+        /// The server's label.
+        server_label: String,
+        /// The names of its tools the model may use.
+        tools: Vec<String>,
+    },
+    /// The API could not list a hosted MCP server's tools (`mcp_list_tools.failed`): the model
+    /// cannot use them.
+    HostedMcpToolsFailed {
+        /// The server's label.
+        server_label: String,
+    },
+    /// The API started calling a hosted MCP server's tool.
+    HostedMcpCallStarted {
+        /// The `mcp_call` item.
+        item_id: String,
+        /// The server's label.
+        server_label: String,
+        /// The tool.
+        name: String,
+        /// The arguments, as JSON text.
+        arguments: String,
+    },
+    /// A hosted MCP call ended: the tool's output, or the error (`tool_execution_error`,
+    /// `protocol_error`, `http_error`).
+    HostedMcpCallFinished {
+        /// The `mcp_call` item.
+        item_id: String,
+        /// The server's label.
+        server_label: String,
+        /// The tool.
+        name: String,
+        /// The arguments, as JSON text.
+        arguments: String,
+        /// What the tool returned, or why it failed.
+        result: Result<String, McpCallError>,
     },
     /// A tool call started.
     ToolStarted {

@@ -161,7 +161,17 @@ impl Driver {
                 call_id,
                 name,
                 arguments,
+                server,
             } => {
+                // A hosted MCP tool is shown with its server, as its calls are.
+                let qualified;
+                let name = match server {
+                    Some(server) => {
+                        qualified = format!("{server}.{name}");
+                        &qualified
+                    }
+                    None => name,
+                };
                 if let Some(answer) = self.queued.pop_front() {
                     self.renderer
                         .approval_prompt(name, arguments, Some(&answer));

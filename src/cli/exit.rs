@@ -180,6 +180,7 @@ impl From<crate::Error> for Failure {
             crate::Error::ToolRegistry(_)
             | crate::Error::ToolSpec(_)
             | crate::Error::Handoff(_)
+            | crate::Error::HostedMcp(_)
             | crate::Error::Mcp(_) => Failure::new(ExitCode::Config, error.to_string()),
             crate::Error::MissingApiKey { .. } => {
                 Failure::new(ExitCode::MissingKey, error.to_string())

@@ -205,12 +205,18 @@ impl Cli {
         let global = &args.global;
         if let Some(redactor) = &self.redactor {
             // The key's variable may be another (`api_key_env`), and agent.toml may name other
-            // secrets (MCP bearer tokens, the server's); a configuration that does not load is
-            // reported by the command itself.
+            // secrets (MCP bearer tokens, hosted MCP authorizations, the server's); a
+            // configuration that does not load is reported by the command itself.
             if let Ok(config) = session::load_config(global) {
                 let secrets = config.secrets.iter().filter_map(|secret| secret.value());
                 for secret in config.api_key().into_iter().chain(secrets) {
                     redactor.add_secret(&secret);
+                }
+                // Hosted MCP tokens travel in `session.update`, which the log may show.
+                for server in &config.hosted_mcp {
+                    if let Some(token) = server.resolve().ok().and_then(|d| d.authorization) {
+                        redactor.add_secret(&token);
+                    }
                 }
             }
         }

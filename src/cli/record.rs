@@ -75,6 +75,7 @@ impl JsonlRecorder {
                 if !self.keep_audio {
                     elide_audio(&mut event);
                 }
+                mask_mcp_secrets(&mut event);
                 json!({ "event": event })
             }
             Err(_) => json!({ "event": null, "raw": frame }),
@@ -115,6 +116,29 @@ impl Recorder for JsonlRecorder {
     }
 }
 
+/// Masks the `authorization` token and header values of hosted MCP tools in a session's
+/// `tools` (`session.update` and the server's echo): a recording is shared, a token is not.
+fn mask_mcp_secrets(event: &mut Value) {
+    let Some(Value::Array(tools)) = event.pointer_mut("/session/tools") else {
+        return;
+    };
+    for tool in tools {
+        if tool.get("type").and_then(Value::as_str) != Some("mcp") {
+            continue;
+        }
+        if let Some(token) = tool.get_mut("authorization")
+            && !token.is_null()
+        {
+            *token = Value::from("***");
+        }
+        if let Some(Value::Object(headers)) = tool.get_mut("headers") {
+            for value in headers.values_mut() {
+                *value = Value::from("***");
+            }
+        }
+    }
+}
+
 /// Replaces the base64 audio of an audio event with a note of its length.
 fn elide_audio(event: &mut Value) {
     let Some(kind) = event.get("type").and_then(Value::as_str) else {
@@ -131,6 +155,19 @@ fn elide_audio(event: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosted_mcp_tokens_are_masked() {
+        let mut event = json!({"type": "session.update", "session": {"tools": [
+            {"type": "function", "name": "f", "parameters": {}},
+            {"type": "mcp", "server_label": "docs", "authorization": "tok-planted-1",
+             "headers": {"X-Key": "hdr-planted-2"}}]}});
+        mask_mcp_secrets(&mut event);
+        let text = event.to_string();
+        assert!(!text.contains("planted"), "{text}");
+        assert_eq!(event["session"]["tools"][1]["authorization"], "***");
+        assert_eq!(event["session"]["tools"][0]["name"], "f");
+    }
 
     #[test]
     fn audio_is_elided_and_everything_else_kept() {

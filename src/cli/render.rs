@@ -163,6 +163,56 @@ impl Renderer {
                 duration,
                 ..
             } => self.tool_finished(name, output, *status, *duration),
+            AgentEvent::HostedMcpCallStarted {
+                server_label,
+                name,
+                arguments,
+                ..
+            } => {
+                let text = format!(
+                    "  → {server_label}.{name} {}",
+                    one_line(arguments, MAX_OUTPUT_CHARS)
+                );
+                let text = self.paint(YELLOW, &text);
+                self.line_out(&text);
+            }
+            AgentEvent::HostedMcpCallFinished {
+                server_label,
+                name,
+                result,
+                ..
+            } => {
+                let (text, color) = match result {
+                    Ok(output) => (
+                        format!(
+                            "  ← {server_label}.{name}: {}",
+                            one_line(output, MAX_OUTPUT_CHARS)
+                        ),
+                        YELLOW,
+                    ),
+                    Err(error) => (
+                        format!(
+                            "  ✗ {server_label}.{name} failed: {}",
+                            one_line(&error.to_string(), MAX_OUTPUT_CHARS)
+                        ),
+                        RED,
+                    ),
+                };
+                let text = self.paint(color, &text);
+                self.line_out(&text);
+            }
+            AgentEvent::HostedMcpTools {
+                server_label,
+                tools,
+            } => self.note(&format!(
+                "hosted MCP server {server_label:?}: {} tool{} ({})",
+                tools.len(),
+                if tools.len() == 1 { "" } else { "s" },
+                tools.join(", ")
+            )),
+            AgentEvent::HostedMcpToolsFailed { server_label } => self.warn(&format!(
+                "hosted MCP server {server_label:?}: the API could not list its tools; the model cannot use them"
+            )),
             AgentEvent::ToolProgress { name, message, .. } => {
                 let text = format!("  … {name}: {}", one_line(message, MAX_OUTPUT_CHARS));
                 let text = self.paint(DIM, &text);

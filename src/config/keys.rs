@@ -118,8 +118,20 @@ const TOOL_COMMAND: &[&str] = &[
 ];
 /// Keys only `kind = "http"` tools accept.
 const TOOL_HTTP: &[&str] = &["method", "url", "headers", "max_response_bytes"];
+/// Keys a `kind = "hosted_mcp"` entry accepts.
+pub(crate) const TOOL_HOSTED_MCP: &[&str] = &[
+    "kind",
+    "server_label",
+    "server_url",
+    "connector_id",
+    "allowed_tools",
+    "require_approval",
+    "authorization_env",
+    "headers",
+    "server_description",
+];
 /// The tool kinds.
-pub(crate) const TOOL_KINDS: &[&str] = &["command", "http"];
+pub(crate) const TOOL_KINDS: &[&str] = &["command", "http", "hosted_mcp"];
 
 /// The keys a tool of `kind` accepts, and those of the other kind (for a better message).
 pub(crate) fn tool_keys(kind: &str) -> (Vec<&'static str>, &'static [&'static str]) {

@@ -48,7 +48,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         .as_deref()
         .unwrap_or(super::DEFAULT_API_KEY_ENV);
     let secrets = super::secret_vars::find(root, key_var);
-    let tools = tools::load(&source, root, &dir, &secrets)?;
+    let (tools, hosted_mcp) =
+        tools::load(&source, root, &dir, &secrets, agent.api.unwrap_or_default())?;
     let agents = agents::load(&source, root, &agent, &tools)?;
     #[cfg(feature = "mcp")]
     let mcp = super::mcp::load(&source, root, &dir, &secrets)?;
@@ -68,6 +69,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         transcription,
         audio,
         tools,
+        hosted_mcp,
         #[cfg(feature = "mcp")]
         mcp,
         prices,

@@ -23,6 +23,12 @@
 //! description = "The current date and time."
 //! program = "tools/time-and-date"
 //!
+//! [[tools]]                      # a remote MCP server the Realtime API calls itself (GA)
+//! kind = "hosted_mcp"
+//! server_label = "docs"
+//! server_url = "https://mcp.example.com/mcp"   # or connector_id = "connector_…"
+//! require_approval = "never"      # "always" (default), or { never = ["search"] }
+//!
 //! [agents.billing]               # an agent [agent] can hand to: [agent] handoffs = ["billing"]
 //! instructions = "You handle invoices and refunds."
 //! tools = ["time_and_date"]       # names of declared [[tools]]
@@ -64,6 +70,7 @@
 
 mod agents;
 mod error;
+mod hosted_mcp;
 mod keys;
 mod load;
 #[cfg(feature = "mcp")]
@@ -109,6 +116,9 @@ pub struct Config {
     pub audio: AudioSection,
     /// `[[tools]]`, checked and built, in file order.
     pub tools: Vec<ConfigTool>,
+    /// `[[tools]]` with `kind = "hosted_mcp"`: remote MCP servers the Realtime API calls
+    /// itself, in file order.
+    pub hosted_mcp: Vec<crate::agent::HostedMcp>,
     /// `[agents.NAME]`: agents the conversation can be handed to, in file order.
     pub agents: Vec<AgentEntry>,
     /// `[[mcp]]`: MCP servers whose tools the agent offers, in file order (feature `mcp`).

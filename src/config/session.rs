@@ -218,6 +218,9 @@ impl Config {
         if let Some(key) = self.api_key() {
             builder = builder.api_key(key);
         }
+        for server in &self.hosted_mcp {
+            builder = builder.hosted_mcp(server.clone());
+        }
         #[cfg(feature = "mcp")]
         {
             for (name, origin) in self.tool_origins() {

@@ -71,15 +71,17 @@ impl ConfigTool {
     }
 }
 
-/// Reads every `[[tools]]` entry of `root`.
+/// Reads every `[[tools]]` entry of `root`: the agent's own tools, and the hosted MCP servers
+/// (`kind = "hosted_mcp"`, for a session of `dialect`).
 pub(crate) fn load(
     source: &Source<'_>,
     root: &DeTable<'_>,
     base_dir: &Path,
     secrets: &[SecretVar],
-) -> Result<Vec<ConfigTool>, ConfigError> {
+    dialect: crate::protocol::Dialect,
+) -> Result<(Vec<ConfigTool>, Vec<crate::agent::HostedMcp>), ConfigError> {
     let Some(value) = root.get("tools") else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
     let DeValue::Array(entries) = value.get_ref() else {
         return Err(source.invalid(
@@ -92,9 +94,39 @@ pub(crate) fn load(
         ));
     };
     let mut tools: Vec<ConfigTool> = Vec::with_capacity(entries.len());
+    let mut hosted: Vec<crate::agent::HostedMcp> = Vec::new();
     for (index, entry) in entries.iter().enumerate() {
         let path = format!("tools[{index}]");
         let table = keys::as_table(source, entry, &path)?;
+        let kind = table.get("kind").and_then(|k| k.get_ref().as_str());
+        if kind == Some("hosted_mcp") {
+            keys::check(
+                source,
+                table,
+                &path,
+                "[[tools]] with kind = \"hosted_mcp\"",
+                keys::TOOL_HOSTED_MCP,
+                |key| {
+                    keys::tool_keys("command").0.contains(&key).then(|| {
+                        format!(
+                            "`{key}` is a setting of the agent's own tools (kind = \"command\" \
+                             or \"http\"); this entry is kind = \"hosted_mcp\""
+                        )
+                    })
+                },
+            )?;
+            let server = super::hosted_mcp::load_one(source, entry.span(), table, &path, dialect)?;
+            if hosted.iter().any(|h| h.label() == server.label()) {
+                return Err(super::hosted_mcp::duplicate(
+                    source,
+                    table,
+                    &path,
+                    server.label(),
+                ));
+            }
+            hosted.push(server);
+            continue;
+        }
         let tool = load_one(source, entry.span(), table, &path, base_dir, secrets)?;
         if tools.iter().any(|t| t.name() == tool.name()) {
             let span = table.get("name").map(Spanned::span);
@@ -110,7 +142,7 @@ pub(crate) fn load(
         }
         tools.push(tool);
     }
-    Ok(tools)
+    Ok((tools, hosted))
 }
 
 fn load_one(
@@ -130,7 +162,8 @@ fn load_one(
         return Err(source.invalid(
             Some(span),
             path,
-            "missing `kind`: each [[tools]] entry needs kind = \"command\" or kind = \"http\"",
+            "missing `kind`: each [[tools]] entry needs kind = \"command\", \"http\" or \
+             \"hosted_mcp\"",
         ));
     };
     let kind = match kind_value.get_ref().as_str() {
@@ -142,14 +175,17 @@ fn load_one(
             return Err(source.invalid(
                 Some(kind_value.span()),
                 &format!("{path}.kind"),
-                format!("unknown tool kind \"{other}\": use \"command\" or \"http\"{hint}"),
+                format!(
+                    "unknown tool kind \"{other}\": use \"command\", \"http\" or \
+                     \"hosted_mcp\"{hint}"
+                ),
             ));
         }
         None => {
             return Err(source.invalid(
                 Some(kind_value.span()),
                 &format!("{path}.kind"),
-                "expected \"command\" or \"http\"",
+                "expected \"command\", \"http\" or \"hosted_mcp\"",
             ));
         }
     };

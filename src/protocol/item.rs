@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::Dialect;
+use super::mcp::{McpApprovalRequestItem, McpApprovalResponseItem, McpCallItem, McpListToolsItem};
 use super::wire::null_as_default;
 
 /// Who wrote a message.
@@ -200,8 +201,8 @@ pub struct FunctionCallOutputItem {
 
 /// An item in the conversation.
 ///
-/// Item types this crate does not model (the GA MCP items, item references in
-/// `response.create` input, anything newer) are kept whole in [`Item::Other`].
+/// Item types this crate does not model (item references in `response.create` input, anything
+/// newer) are kept whole in [`Item::Other`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// A message from the user, the assistant or the system.
@@ -210,6 +211,14 @@ pub enum Item {
     FunctionCall(FunctionCallItem),
     /// The client's output for a function call.
     FunctionCallOutput(FunctionCallOutputItem),
+    /// The tools of a hosted MCP server, as the API listed them (GA).
+    McpListTools(McpListToolsItem),
+    /// A call the API made to a hosted MCP server's tool (GA). Boxed: it is the largest item.
+    McpCall(Box<McpCallItem>),
+    /// The API asks whether it may call a hosted MCP tool (GA).
+    McpApprovalRequest(McpApprovalRequestItem),
+    /// The client's answer to an approval request (GA).
+    McpApprovalResponse(McpApprovalResponseItem),
     /// Any other item type, with its `type` field.
     Other(Map<String, Value>),
 }
@@ -251,12 +260,30 @@ impl Item {
         })
     }
 
+    /// The answer to the hosted MCP approval request `approval_request_id`.
+    pub fn mcp_approval_response(
+        approval_request_id: impl Into<String>,
+        approve: bool,
+        reason: Option<String>,
+    ) -> Item {
+        Item::McpApprovalResponse(McpApprovalResponseItem {
+            approval_request_id: approval_request_id.into(),
+            approve,
+            reason,
+            ..McpApprovalResponseItem::default()
+        })
+    }
+
     /// The item id, when it has one.
     pub fn id(&self) -> Option<&str> {
         match self {
             Item::Message(m) => m.id.as_deref(),
             Item::FunctionCall(c) => c.id.as_deref(),
             Item::FunctionCallOutput(o) => o.id.as_deref(),
+            Item::McpListTools(i) => i.id.as_deref(),
+            Item::McpCall(i) => i.id.as_deref(),
+            Item::McpApprovalRequest(i) => i.id.as_deref(),
+            Item::McpApprovalResponse(i) => i.id.as_deref(),
             Item::Other(map) => map.get("id").and_then(Value::as_str),
         }
     }
@@ -268,6 +295,10 @@ impl Item {
             Item::Message(m) => m.id = Some(id),
             Item::FunctionCall(c) => c.id = Some(id),
             Item::FunctionCallOutput(o) => o.id = Some(id),
+            Item::McpListTools(i) => i.id = Some(id),
+            Item::McpCall(i) => i.id = Some(id),
+            Item::McpApprovalRequest(i) => i.id = Some(id),
+            Item::McpApprovalResponse(i) => i.id = Some(id),
             Item::Other(map) => {
                 map.insert("id".into(), id.into());
             }
@@ -285,7 +316,9 @@ impl Item {
                 .sum(),
             Item::FunctionCall(c) => c.arguments.len(),
             Item::FunctionCallOutput(o) => o.output.len(),
-            Item::Other(_) => 0,
+            Item::McpCall(c) => c.arguments.len() + c.output.as_ref().map_or(0, String::len),
+            Item::McpApprovalRequest(r) => r.arguments.len(),
+            Item::McpListTools(_) | Item::McpApprovalResponse(_) | Item::Other(_) => 0,
         }
     }
 
@@ -295,6 +328,10 @@ impl Item {
             Item::Message(_) => "message",
             Item::FunctionCall(_) => "function_call",
             Item::FunctionCallOutput(_) => "function_call_output",
+            Item::McpListTools(_) => "mcp_list_tools",
+            Item::McpCall(_) => "mcp_call",
+            Item::McpApprovalRequest(_) => "mcp_approval_request",
+            Item::McpApprovalResponse(_) => "mcp_approval_response",
             Item::Other(map) => map.get("type").and_then(Value::as_str).unwrap_or(""),
         }
     }
@@ -313,6 +350,10 @@ impl Serialize for Item {
             Item::Message(m) => serde_json::to_value(m),
             Item::FunctionCall(c) => serde_json::to_value(c),
             Item::FunctionCallOutput(o) => serde_json::to_value(o),
+            Item::McpListTools(i) => serde_json::to_value(i),
+            Item::McpCall(i) => serde_json::to_value(i),
+            Item::McpApprovalRequest(i) => serde_json::to_value(i),
+            Item::McpApprovalResponse(i) => serde_json::to_value(i),
             Item::Other(map) => return map.serialize(serializer),
         }
         .map_err(S::Error::custom)?;
@@ -338,7 +379,13 @@ impl<'de> Deserialize<'de> for Item {
             .to_owned();
         let known = matches!(
             kind.as_str(),
-            "message" | "function_call" | "function_call_output"
+            "message"
+                | "function_call"
+                | "function_call_output"
+                | "mcp_list_tools"
+                | "mcp_call"
+                | "mcp_approval_request"
+                | "mcp_approval_response"
         );
         if !known {
             return Ok(Item::Other(map));
@@ -348,6 +395,10 @@ impl<'de> Deserialize<'de> for Item {
         let item = match kind.as_str() {
             "message" => serde_json::from_value(value).map(Item::Message),
             "function_call" => serde_json::from_value(value).map(Item::FunctionCall),
+            "mcp_list_tools" => serde_json::from_value(value).map(Item::McpListTools),
+            "mcp_call" => serde_json::from_value(value).map(|c| Item::McpCall(Box::new(c))),
+            "mcp_approval_request" => serde_json::from_value(value).map(Item::McpApprovalRequest),
+            "mcp_approval_response" => serde_json::from_value(value).map(Item::McpApprovalResponse),
             _ => serde_json::from_value(value).map(Item::FunctionCallOutput),
         };
         item.map_err(|e| D::Error::custom(format!("{kind} item: {e}")))

@@ -11,6 +11,7 @@ mod client_event;
 mod decode_error;
 mod dialect;
 mod item;
+mod mcp;
 mod response;
 mod server_event;
 mod server_payloads;
@@ -32,6 +33,10 @@ pub use dialect::{Dialect, RENAMED_SERVER_EVENTS, server_event_name};
 pub use item::{
     ContentKind, ContentPart, FunctionCallItem, FunctionCallOutputItem, Item, ItemStatus,
     MessageItem, Role,
+};
+pub use mcp::{
+    AllowedTools, McpApprovalRequestItem, McpApprovalResponseItem, McpCallError, McpCallItem,
+    McpListToolsItem, McpToolDefinition, McpToolFilter, McpToolInfo, RequireApproval,
 };
 pub use response::{
     CachedTokenDetails, InputTokenDetails, OutputTokenDetails, RateLimit, Response,

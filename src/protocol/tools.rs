@@ -30,9 +30,9 @@ pub enum ToolDefinition {
     /// A function tool, run by the client (by this crate's agent loop).
     #[serde(rename = "function")]
     Function(FunctionDefinition),
-    /// A remote MCP server tool (GA only), run by the server. Kept as its JSON fields.
+    /// A remote MCP server whose tools the server lists and runs (GA only).
     #[serde(rename = "mcp")]
-    Mcp(Map<String, Value>),
+    Mcp(super::McpToolDefinition),
 }
 
 impl FunctionDefinition {

@@ -9,12 +9,14 @@
 
 mod conn;
 mod conversation;
+mod hosted_mcp;
 mod record;
 mod script;
 mod server;
 pub mod sim;
 mod synth;
 
+pub use hosted_mcp::SimulatedMcpServer;
 pub use record::{Handshake, Received, Sent};
 pub use script::{Output, Reply, Responder, ResponseRequest};
 pub use server::{FakeServer, FakeServerBuilder};

@@ -28,6 +28,18 @@ pub enum Output {
         /// The call id; generated when `None`.
         call_id: Option<String>,
     },
+    /// A call to a hosted MCP server's tool, which the fake runs itself (GA sessions with an
+    /// `mcp` tool labelled `server_label`): an `mcp_approval_request` that ends the response
+    /// when the session's `require_approval` asks for one, else the `mcp_call` and its outcome
+    /// from the [`SimulatedMcpServer`](super::SimulatedMcpServer).
+    McpCall {
+        /// The server's label.
+        server_label: String,
+        /// The tool.
+        name: String,
+        /// The arguments, a JSON string.
+        arguments: String,
+    },
 }
 
 /// How the fake server answers one response: its outputs, and how they are streamed.
@@ -72,6 +84,30 @@ impl Reply {
     /// One function call with `arguments` (any JSON value, sent as its string form).
     pub fn call(name: impl Into<String>, arguments: Value) -> Reply {
         Reply::new().and_call(name, arguments)
+    }
+
+    /// One call to the hosted MCP server `server_label`'s tool `name`.
+    pub fn mcp_call(
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: Value,
+    ) -> Reply {
+        Reply::new().and_mcp_call(server_label, name, arguments)
+    }
+
+    /// Adds a call to a hosted MCP server's tool.
+    pub fn and_mcp_call(
+        mut self,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: Value,
+    ) -> Reply {
+        self.outputs.push(Output::McpCall {
+            server_label: server_label.into(),
+            name: name.into(),
+            arguments: arguments.to_string(),
+        });
+        self
     }
 
     /// Adds a message.

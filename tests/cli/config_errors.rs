@@ -66,13 +66,13 @@ async fn each_config_error_names_line_column_and_key() {
         ),
         (
             "[[tools]]\nname = \"x\"\nprogram = \"x\"\n",
-            "1:1: `tools[0]`: missing `kind`: each [[tools]] entry needs kind = \"command\" or \
-             kind = \"http\"",
+            "1:1: `tools[0]`: missing `kind`: each [[tools]] entry needs kind = \"command\", \
+             \"http\" or \"hosted_mcp\"",
         ),
         (
             "[[tools]]\nkind = \"comand\"\nname = \"x\"\n",
-            "2:8: `tools[0].kind`: unknown tool kind \"comand\": use \"command\" or \"http\"; did \
-             you mean \"command\"?",
+            "2:8: `tools[0].kind`: unknown tool kind \"comand\": use \"command\", \"http\" or \
+             \"hosted_mcp\"; did you mean \"command\"?",
         ),
         (
             "[[tools]]\nkind = \"command\"\nname = \"x\"\nprogram = \"x\"\nurl = \"https://a\"\n",

@@ -47,7 +47,8 @@ fn items_on(server: &FakeServer, index: usize) -> Vec<(String, String)> {
                 Item::FunctionCallOutput(o) => {
                     ("output".into(), format!("{}={}", o.call_id, o.output))
                 }
-                Item::Other(_) => ("other".into(), String::new()),
+                // The MCP items, and any other kind.
+                _ => ("other".into(), String::new()),
             }),
             _ => None,
         })

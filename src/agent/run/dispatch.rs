@@ -1,6 +1,7 @@
 //! Reacting to what happens: server events, finished tools, commands from the handle,
 //! barge-in.
 
+use super::hosted;
 use super::*;
 use crate::agent::{ToolTiming, TurnTrigger};
 
@@ -146,7 +147,20 @@ impl Loop {
                 self.turns.response_created(Instant::now());
                 self.idle_reported = false;
             }
+            ServerEvent::ConversationItemAdded(e) | ServerEvent::ConversationItemCreated(e) => {
+                self.on_hosted_item(&e.item, None, false);
+            }
+            ServerEvent::ConversationItemDone(e) => {
+                self.on_hosted_item(&e.item, None, true);
+            }
+            ServerEvent::McpListToolsCompleted(e) => self.on_listing(&e.item_id, true),
+            ServerEvent::McpListToolsFailed(e) => self.on_listing(&e.item_id, false),
+            ServerEvent::ResponseMcpCallArgumentsDone(e) => {
+                self.on_hosted_arguments(&e.item_id, e.arguments.as_deref().unwrap_or_default());
+            }
+            ServerEvent::ResponseMcpCallFailed(e) => self.on_hosted_call_failed(&e.item_id),
             ServerEvent::ResponseOutputItemAdded(e) => {
+                self.on_hosted_item(&e.item, Some(&e.response_id), false);
                 if let Item::FunctionCall(call) = &e.item
                     && let Some(item_id) = &call.id
                 {
@@ -170,6 +184,9 @@ impl Loop {
             ServerEvent::ResponseOutputItemDone(e) => match &e.item {
                 Item::FunctionCall(call) => {
                     self.start_call(&e.response_id, &call.call_id, &call.name, &call.arguments);
+                }
+                Item::McpCall(_) | Item::McpApprovalRequest(_) => {
+                    self.on_hosted_item(&e.item, Some(&e.response_id), true);
                 }
                 // A filler's words are not in the conversation.
                 Item::Message(_) if self.out_of_band.contains(&e.response_id) => {}
@@ -377,6 +394,9 @@ impl Loop {
                 approve,
                 reason,
             } => {
+                if self.decide_hosted(&call_id, approve, reason.clone()).await {
+                    return;
+                }
                 let decision = if approve {
                     Decision::Approve
                 } else {
@@ -443,6 +463,9 @@ impl Loop {
     ) -> Result<(), crate::tool::RegistryError> {
         let applied = change.apply(self.calls.registry())?;
         let mut update = applied.session;
+        if let Some(tools) = update.tools.take() {
+            update.tools = Some(hosted::with_hosted(&self.settings.hosted_mcp, tools));
+        }
         if self.dialect == Dialect::Ga && update.kind.is_none() {
             update.kind = Some(SessionKind::Realtime);
         }

@@ -61,7 +61,7 @@ impl Loop {
         }
         // Responses in flight on the old connection are gone: their calls' outputs go to the new
         // session, and a finished batch asks for its follow-up there.
-        if self.calls.connection_lost() {
+        if self.calls.connection_lost() | self.forget_hosted_approvals() {
             self.gate.want(Want::ToolOutputs);
         }
         self.gate.reset();

@@ -2,6 +2,7 @@
 //! the handle and the clock.
 
 mod dispatch;
+mod hosted;
 mod link;
 mod talk;
 
@@ -137,6 +138,8 @@ struct Loop {
     current_agent: Option<String>,
     /// The `tool_call` span of each running call (telemetry).
     tool_spans: HashMap<String, tracing::Span>,
+    /// Hosted MCP listings, calls and approval requests.
+    hosted: hosted::Hosted,
 }
 
 /// The outcome of opening the first connection.
@@ -203,7 +206,10 @@ impl Runtime {
         };
         let dialect = settings.connect.dialect;
         let mut session = settings.session.clone();
-        session.tools = Some(settings.tools.definitions());
+        session.tools = Some(hosted::with_hosted(
+            &settings.hosted_mcp,
+            settings.tools.definitions(),
+        ));
         if !settings.tools.is_empty() || session.tool_choice.is_none() {
             session.tool_choice = Some(settings.tools.tool_choice().clone());
         }
@@ -252,6 +258,7 @@ impl Runtime {
             server_answer_due: None,
             current_agent: settings_start_agent,
             tool_spans: HashMap::new(),
+            hosted: hosted::Hosted::default(),
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 

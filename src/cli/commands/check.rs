@@ -183,6 +183,28 @@ pub(crate) async fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Res
         }
     }
 
+    if !config.hosted_mcp.is_empty() {
+        let _ = writeln!(out, "hosted mcp servers ({}):", config.hosted_mcp.len());
+        for server in &config.hosted_mcp {
+            let _ = writeln!(out, "  {:<16}{}", server.label(), describe_hosted(server));
+            if let Some(var) = server.authorization_var()
+                && server.resolve().is_err()
+            {
+                warnings.push(format!(
+                    "hosted MCP server {:?}: environment variable {var} (authorization_env) is \
+                     not set",
+                    server.label()
+                ));
+            }
+        }
+        if config.dialect() == Dialect::Beta {
+            warnings.push(
+                "hosted MCP servers need the GA interface; the beta interface has no MCP tools"
+                    .into(),
+            );
+        }
+    }
+
     let graph = config.handoff_graph();
     if !graph.is_empty() {
         let _ = writeln!(out, "handoffs:");
@@ -224,6 +246,25 @@ pub(crate) async fn check(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Res
     let _ = write!(out, "{verdict}");
     println!("{out}");
     Ok(())
+}
+
+/// A hosted MCP server in one line: where it is and where its token comes from (never the
+/// token).
+pub(super) fn describe_hosted(server: &crate::agent::HostedMcp) -> String {
+    let mut text = match (server.server_url(), server.connector_id()) {
+        (Some(url), _) => format!("hosted mcp {url}"),
+        (None, Some(connector)) => format!("hosted mcp connector {connector}"),
+        (None, None) => "hosted mcp".to_owned(),
+    };
+    if let Some(var) = server.authorization_var() {
+        let state = if std::env::var_os(var).is_some() {
+            "set"
+        } else {
+            "NOT SET"
+        };
+        let _ = write!(text, ", authorization from {var} ({state})");
+    }
+    text
 }
 
 /// What a command tool's program gets of the environment: names only, never values.

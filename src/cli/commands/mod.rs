@@ -27,9 +27,24 @@ pub(crate) async fn tools(global: &GlobalArgs, rust_tools: &ToolRegistry) -> Res
     let config = load_config(global)?;
     let mut registry = config.agent_builder_with(rust_tools)?.starting_tools()?;
     let servers = mcp::list(&config, &mut registry).await?;
-    let json = serde_json::to_string_pretty(&registry.definitions())
-        .expect("tool definitions are JSON values");
+    let mut definitions = registry.definitions();
+    for server in &config.hosted_mcp {
+        // As the session declares it, but the token stays a name: never its value.
+        let mut definition = server.declared().clone();
+        if definition.authorization.take().is_some() || server.authorization_var().is_some() {
+            definition.authorization = Some(crate::ApiKey::new("***"));
+        }
+        if let Some(headers) = &mut definition.headers {
+            headers.values_mut().for_each(|v| *v = "***".to_owned());
+        }
+        definitions.push(crate::protocol::ToolDefinition::Mcp(definition));
+    }
+    let json =
+        serde_json::to_string_pretty(&definitions).expect("tool definitions are JSON values");
     println!("{json}");
+    for server in &config.hosted_mcp {
+        eprintln!("{}: {}", server.label(), check::describe_hosted(server));
+    }
     for server in &servers {
         match &server.outcome {
             Ok(names) => {

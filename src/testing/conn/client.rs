@@ -223,11 +223,15 @@ impl Connection {
             state.session.merge(&update);
             state.session.clone()
         };
-        self.flow(vec![ServerEvent::SessionUpdated(SessionEvent {
+        let mut events = vec![ServerEvent::SessionUpdated(SessionEvent {
             session: Box::new(session),
             ..Default::default()
-        })])
-        .await
+        })];
+        // Declared hosted MCP servers are reached and their tools listed.
+        if self.dialect == Dialect::Ga {
+            events.extend(self.list_hosted_tools(&update));
+        }
+        self.flow(events).await
     }
 
     /// Runs the energy detector on appended audio, when the server simulates VAD and the
@@ -314,6 +318,23 @@ impl Connection {
                     )
                     .await;
             }
+        }
+        if let Item::McpApprovalResponse(answer) = &item
+            && !self.answer_approval(&answer.approval_request_id, answer.approve)
+        {
+            let message = format!(
+                "No pending MCP approval request found with id {}.",
+                answer.approval_request_id
+            );
+            return self
+                .send_error(
+                    ApiError {
+                        param: Some("item.approval_request_id".into()),
+                        ..ApiError::new("invalid_request_error", "invalid_value", message)
+                    },
+                    event_id,
+                )
+                .await;
         }
         if let Item::Message(MessageItem {
             role: Role::Assistant,

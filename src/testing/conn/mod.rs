@@ -4,6 +4,7 @@
 //! connection itself: its loop, sending, and the commands a test sends it.
 
 mod client;
+mod hosted;
 mod response;
 mod vad;
 
@@ -101,6 +102,8 @@ pub(crate) struct Connection {
     audio_bytes_by_item: HashMap<String, usize>,
     /// The simulated server VAD, created on first use with the session's parameters.
     detector: Option<vad::SpeechDetector>,
+    /// Hosted MCP listings and approval requests.
+    hosted: hosted::HostedState,
 }
 
 enum Flow {
@@ -128,6 +131,7 @@ impl Connection {
             counter: 0,
             audio_bytes_by_item: HashMap::new(),
             detector: None,
+            hosted: hosted::HostedState::default(),
         }
     }
 

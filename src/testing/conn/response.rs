@@ -42,14 +42,29 @@ impl Connection {
             response: Box::new(response),
             ..Default::default()
         });
-        for (index, output) in reply.outputs.iter().enumerate() {
-            self.plan_output(
-                &mut active,
-                index as u32,
-                output,
-                audio,
-                reply.audio_chunk_bytes,
-            );
+        // Calls the user approved since the last response run first; rejected ones never do.
+        let mut index = 0;
+        if active.out_of_band.is_none() {
+            for (label, name, arguments, request) in self.take_approved() {
+                self.plan_mcp_call(&mut active, index, &label, &name, &arguments, Some(request));
+                index += 1;
+            }
+        }
+        for output in &reply.outputs {
+            if let Output::McpCall {
+                server_label,
+                name,
+                arguments,
+            } = output
+            {
+                // An approval request ends the response.
+                if self.plan_hosted(&mut active, index, server_label, name, arguments) {
+                    break;
+                }
+            } else {
+                self.plan_output(&mut active, index, output, audio, reply.audio_chunk_bytes);
+            }
+            index += 1;
         }
         if let Some(wait) = reply.first_delta_after
             && let Some(first) = active.planned.iter_mut().find(|p| p.delta)
@@ -98,6 +113,8 @@ impl Connection {
             });
         };
         match output {
+            // Planned by `plan_hosted`, which may end the response.
+            Output::McpCall { .. } => {}
             Output::FunctionCall {
                 name,
                 arguments,
@@ -535,7 +552,7 @@ impl Connection {
     }
 }
 
-fn added_item(
+pub(super) fn added_item(
     dialect: Dialect,
     in_conversation: bool,
     response_id: &str,
@@ -564,7 +581,7 @@ fn added_item(
     events
 }
 
-fn done_item(
+pub(super) fn done_item(
     dialect: Dialect,
     in_conversation: bool,
     response_id: &str,
@@ -591,7 +608,12 @@ pub(super) fn set_status(item: &mut Item, status: ItemStatus) {
         Item::Message(m) => m.status = Some(status),
         Item::FunctionCall(c) => c.status = Some(status),
         Item::FunctionCallOutput(o) => o.status = Some(status),
-        Item::Other(_) => {}
+        // The MCP items carry no status.
+        Item::McpListTools(_)
+        | Item::McpCall(_)
+        | Item::McpApprovalRequest(_)
+        | Item::McpApprovalResponse(_)
+        | Item::Other(_) => {}
     }
 }
 
@@ -611,7 +633,7 @@ fn split_words(text: &str) -> Vec<String> {
     pieces
 }
 
-fn split_point(text: &str, mut at: usize) -> usize {
+pub(super) fn split_point(text: &str, mut at: usize) -> usize {
     while at < text.len() && !text.is_char_boundary(at) {
         at += 1;
     }

@@ -65,6 +65,8 @@ struct Script {
 
 pub(crate) struct Shared {
     started: Instant,
+    /// The hosted MCP servers sessions can reach, by label.
+    pub(crate) hosted_mcp: Vec<super::SimulatedMcpServer>,
     pub(crate) changed: Notify,
     pub(crate) keep_input_audio: bool,
     pub(crate) detect_speech: bool,
@@ -197,6 +199,7 @@ pub struct FakeServerBuilder {
     record_events: bool,
     session: SessionConfig,
     port: u16,
+    hosted_mcp: Vec<super::SimulatedMcpServer>,
 }
 
 impl std::fmt::Debug for FakeServerBuilder {
@@ -254,6 +257,12 @@ impl FakeServerBuilder {
         self
     }
 
+    /// A hosted MCP server that sessions declaring an `mcp` tool with its label reach.
+    pub fn hosted_mcp_server(mut self, server: super::SimulatedMcpServer) -> Self {
+        self.hosted_mcp.push(server);
+        self
+    }
+
     /// Listens on this port of 127.0.0.1 (default 0: a free one, which tests should use).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -276,6 +285,7 @@ impl FakeServerBuilder {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             started: Instant::now(),
+            hosted_mcp: self.hosted_mcp,
             changed: Notify::new(),
             keep_input_audio: self.keep_input_audio,
             detect_speech: self.detect_speech,
@@ -341,6 +351,7 @@ impl FakeServer {
             record_events: true,
             session: default_session(),
             port: 0,
+            hosted_mcp: Vec::new(),
         }
     }
 
