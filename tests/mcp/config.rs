@@ -50,6 +50,8 @@ confirm = true
         .timeout(Duration::from_secs_f64(12.5))
         .on_interrupt(OnInterrupt::Cancel)
         .withhold_var("OPENAI_API_KEY")
+        // The other server's bearer token is a secret too: a program never gets it.
+        .withhold_var("MY_MCP_TOKEN")
         .origin("dir/agent.toml:3:8");
     assert_eq!(config.mcp[0], expected);
     let remote = &config.mcp[1];

@@ -9,7 +9,9 @@ use realtime_agent::agent::AgentBuilder;
 use realtime_agent::mcp::McpServer;
 use realtime_agent::testing::FakeServer;
 
-pub const WAIT: Duration = Duration::from_secs(20);
+/// How long a server may take to start and answer: generous, since the public servers start
+/// through npx and Python, which is slow on a loaded machine.
+pub const WAIT: Duration = Duration::from_secs(60);
 
 /// A scratch directory: the started programs' HOME and XDG dirs, and the server's log.
 pub struct Scratch {
