@@ -173,7 +173,9 @@ async fn an_incoming_call_is_accepted_and_runs_its_tools_on_the_sideband() {
     let fake = FakeServer::start().await;
     let (rest, calls) = fake_rest().await;
     let mut server = sip_server(
-        "[agent]\ninstructions = \"You answer the phone for Acme.\"\nvoice = \"marin\"\n",
+        "[agent]\ninstructions = \"You answer the phone for Acme.\"\nvoice = \"marin\"\n\n\
+         [[tools]]\nkind = \"hosted_mcp\"\nserver_label = \"docs\"\n\
+         server_url = \"https://mcp.example.com/mcp\"\nrequire_approval = \"never\"\n",
         &fake,
         rest,
     )
@@ -190,13 +192,19 @@ async fn an_incoming_call_is_accepted_and_runs_its_tools_on_the_sideband() {
     assert_eq!(session["model"], "gpt-realtime");
     assert_eq!(session["instructions"], "You answer the phone for Acme.");
     assert_eq!(session["audio"]["output"]["voice"], "marin");
+    // The agent's functions, then the hosted MCP server, which the API calls itself.
     let tools: Vec<&str> = session["tools"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t["name"].as_str().unwrap())
+        .map(|t| t["name"].as_str().or(t["server_label"].as_str()).unwrap())
         .collect();
-    assert_eq!(tools, ["order_status", "transfer_call", "hang_up"]);
+    assert_eq!(tools, ["order_status", "transfer_call", "hang_up", "docs"]);
+    assert_eq!(
+        session["tools"][3],
+        json!({"type": "mcp", "server_label": "docs", "server_url": "https://mcp.example.com/mcp",
+               "require_approval": "never"})
+    );
 
     fake.wait_until("the sideband socket", WAIT, |f| f.connection_count() == 1)
         .await;

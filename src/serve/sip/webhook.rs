@@ -16,7 +16,7 @@ use super::control::{CallControl, api_base};
 use super::signature;
 use super::tools::with_call_tools;
 use crate::agent::ReconnectPolicy;
-use crate::protocol::{Dialect, SessionKind};
+use crate::protocol::{Dialect, SessionKind, ToolDefinition};
 use crate::serve::metrics::{Channel, ErrorKind};
 use crate::serve::session::{self, CallInfo};
 use crate::serve::state::State;
@@ -111,7 +111,20 @@ async fn incoming(state: Arc<State>, call_id: String) -> Response {
     let mut session_config = config.session();
     session_config.kind = Some(SessionKind::Realtime);
     session_config.model = Some(config.model().to_owned());
-    session_config.tools = Some(tools.definitions());
+    // The hosted MCP servers too: the API lists and calls their tools from the first word.
+    let hosted = config
+        .hosted_mcp
+        .iter()
+        .map(|server| server.resolve().map(ToolDefinition::Mcp))
+        .collect::<Result<Vec<_>, _>>();
+    let hosted = match hosted {
+        Ok(hosted) => hosted,
+        Err(error) => {
+            tracing::error!(call_id = %call_id, %error, "a hosted MCP server cannot be offered");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "tools unavailable\n").into_response();
+        }
+    };
+    session_config.tools = Some(tools.definitions().into_iter().chain(hosted).collect());
     session_config.tool_choice = Some(tools.tool_choice().clone());
 
     // The sideband socket: the same Realtime URL, naming the call instead of a model.
