@@ -137,6 +137,8 @@ struct Loop {
     current_agent: Option<String>,
     /// The `tool_call` span of each running call (telemetry).
     tool_spans: HashMap<String, tracing::Span>,
+    /// The session is ending: calls are answered, but nothing new starts (no handoff).
+    ending: bool,
 }
 
 /// The outcome of opening the first connection.
@@ -162,7 +164,9 @@ pub(crate) struct Started {
 impl Runtime {
     /// Runs the session to its end: [`Runtime::open`], then [`Started::run`].
     pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
-        match self.open().await? {
+        // Opening (the handshake, TLS) needs a large future for a moment; on the heap it is
+        // freed once the session runs instead of sizing every session's task for good.
+        match Box::pin(self.open()).await? {
             Opened::Live(started) => started.run().await,
             Opened::ShutDown(summary) => Ok(summary),
         }
@@ -252,6 +256,7 @@ impl Runtime {
             server_answer_due: None,
             current_agent: settings_start_agent,
             tool_spans: HashMap::new(),
+            ending: false,
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 
@@ -320,9 +325,10 @@ impl Started {
         if let Some(uplink) = uplink {
             let _ = uplink.await;
         }
-        state.finish(&outcome).await;
+        // Like opening, closing is a large future needed once: on the heap, only then.
+        Box::pin(state.finish(&outcome)).await;
         #[cfg(feature = "mcp")]
-        mcp.stop().await;
+        Box::pin(mcp.stop()).await;
         outcome.map(|()| state.summary())
     }
 }
@@ -599,7 +605,14 @@ impl Loop {
     }
 
     async fn finish(&mut self, outcome: &Result<(), crate::Error>) {
-        self.calls.shutdown(self.settings.tool_shutdown_grace).await;
+        // Calls the loop had not answered yet (one may have finished just as the session
+        // ended): their outputs go out before the close frame and each is reported, so a tool
+        // that ran is never missing from the conversation, the events or the metrics. No
+        // response follows them.
+        self.ending = true;
+        for finished in self.calls.shutdown(self.settings.tool_shutdown_grace).await {
+            self.on_finished(finished).await;
+        }
         if let Some(live) = self.live.take() {
             let _ = self.sender_watch.send(None);
             close_parts(&live.sender, live.events, live.guard).await;
