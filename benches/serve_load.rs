@@ -1,6 +1,8 @@
 //! `agent serve` under load: N simultaneous simulated Twilio calls, each streaming µ-law in real
 //! time (a 20 ms `media` frame every 20 ms) for S seconds, speaking for a second every 10 s so
-//! that the model calls a tool every 10 s, and acknowledging every mark of the answers.
+//! that the model calls a tool every 10 s, acknowledging every mark of the answers, and
+//! hanging up 2 s after its last frame (so that every call the model makes reaches a caller
+//! still on the line).
 //!
 //! The fake Realtime server and the Twilio callers run in a child process, so this process's
 //! CPU and memory are the server's alone. Reports lost media frames (caller audio dropped on its
@@ -9,7 +11,9 @@
 //! call.
 //!
 //! Run: `cargo bench --bench serve_load` (200 calls for 60 s), or e.g.
-//! `CALLS=50 SECONDS=20 cargo bench --bench serve_load`.
+//! `CALLS=50 SECONDS=20 cargo bench --bench serve_load`. With `TRACE_LOST=1` the fake server
+//! keeps its event log and the timeline of every connection with a call left unanswered is
+//! printed.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -28,6 +32,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 const PUBLIC_URL: &str = "https://agent.example.com";
 const TWILIO_TOKEN: &str = "bench-twilio-token";
+/// How long a caller stays on the line after its last frame before hanging up.
+const HANG_UP_AFTER: Duration = Duration::from_secs(2);
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 struct NoArgs {}
@@ -157,6 +163,11 @@ async fn caller(addr: std::net::SocketAddr, index: usize, seconds: u64) -> (u64,
             break;
         }
     }
+    // The caller stays on the line a moment before hanging up, so that a turn its last frames
+    // ended is answered: a tool call the model sends after the hang-up has nobody to answer
+    // it and is not a lost output. (Counting in frames is not enough: a caller that falls
+    // behind sends its last frames in a burst, right before the hang-up.)
+    tokio::time::sleep(HANG_UP_AFTER).await;
     let _ = tx
         .send(Message::text(
             json!({"event": "stop", "streamSid": stream_sid}).to_string(),
@@ -167,6 +178,54 @@ async fn caller(addr: std::net::SocketAddr, index: usize, seconds: u64) -> (u64,
         .map(|r| r.unwrap_or(0))
         .unwrap_or(0);
     (frames, media)
+}
+
+/// For connections where a call got no output: their last non-audio events, both ways.
+fn trace_lost(fake: &FakeServer) {
+    let mut by_conn: std::collections::BTreeMap<usize, Vec<(Duration, String)>> =
+        Default::default();
+    for r in fake.received() {
+        if r.event_type != "input_audio_buffer.append" {
+            by_conn
+                .entry(r.connection)
+                .or_default()
+                .push((r.at, format!("<- {}", r.event_type)));
+        }
+    }
+    let mut last_append: std::collections::HashMap<usize, Duration> = Default::default();
+    for r in fake.received() {
+        if r.event_type == "input_audio_buffer.append" {
+            last_append.insert(r.connection, r.at);
+        }
+    }
+    for s in fake.sent() {
+        if !s.event_type.contains("audio") {
+            by_conn
+                .entry(s.connection)
+                .or_default()
+                .push((s.at, format!("-> {}", s.event_type)));
+        }
+    }
+    for (conn, mut events) in by_conn {
+        events.sort();
+        let calls = events
+            .iter()
+            .filter(|e| e.1 == "-> response.function_call_arguments.done")
+            .count();
+        let outputs = events
+            .iter()
+            .filter(|e| e.1 == "<- conversation.item.create")
+            .count();
+        if calls != outputs {
+            eprintln!(
+                "connection {conn}: {calls} calls, {outputs} outputs; last append at {:?}",
+                last_append.get(&conn)
+            );
+            for (at, e) in events.iter().rev().take(14).rev() {
+                eprintln!("  {at:?} {e}");
+            }
+        }
+    }
 }
 
 /// The child: the fake model (a tool call per spoken turn) and the callers.
@@ -180,8 +239,9 @@ fn callers() {
             Some(Item::FunctionCallOutput(_)) => Reply::text("Done."),
             _ => Reply::call("ping", json!({})),
         };
+        let trace = std::env::var("TRACE_LOST").is_ok();
         let fake = FakeServer::builder()
-            .record_events(false)
+            .record_events(trace)
             .keep_input_audio(false)
             .detect_speech(true)
             .responder(model)
@@ -203,6 +263,9 @@ fn callers() {
             received += r;
         }
         let (tool_calls, outputs) = fake.call_counts();
+        if trace {
+            trace_lost(&fake);
+        }
         println!("STATS {sent} {received} {tool_calls} {outputs}");
     });
 }

@@ -481,18 +481,41 @@ impl Calls {
     }
 
     /// Ends every call: cancels them through their tokens, gives them `grace` to finish, then
-    /// aborts what is left and waits for it, so no task outlives the agent.
-    pub(crate) async fn shutdown(&mut self, grace: Duration) {
+    /// aborts what is left and waits for it, so no task outlives the agent. Returns every call
+    /// not yet answered: those that had finished (and were waiting for the loop) or finished
+    /// within the grace, with their outputs, and the rest as cancelled. A tool that ran is
+    /// always answered and reported, even when the session ends at that moment.
+    pub(crate) async fn shutdown(&mut self, grace: Duration) -> Vec<Finished> {
         self.session_cancel.cancel();
+        let mut finished: Vec<Finished> = self.ready.drain(..).collect();
+        let tasks = &mut self.tasks;
         let _ = tokio::time::timeout(grace, async {
-            while self.tasks.join_next().await.is_some() {}
+            while let Some(joined) = tasks.join_next().await {
+                // Tasks catch their own panics; nothing else aborts them before this.
+                if let Ok(call) = joined {
+                    finished.push(call);
+                }
+            }
         })
         .await;
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
-        self.running.clear();
+        // Calls whose futures were dropped at the end of the grace.
+        let mut dropped: Vec<Finished> = self
+            .running
+            .iter()
+            .filter(|(call_id, _)| !finished.iter().any(|f| &f.call_id == *call_id))
+            .map(|(call_id, running)| Finished {
+                call_id: call_id.clone(),
+                output: output::cancelled(&running.name),
+                status: ToolStatus::Cancelled,
+            })
+            .collect();
+        dropped.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+        finished.extend(dropped);
         self.approvals.clear();
         self.held.clear();
+        finished
     }
 }
 

@@ -324,12 +324,46 @@ impl ClientEvent {
 /// Encodes `input_audio_buffer.append` for raw audio bytes straight into a JSON text frame,
 /// without building the event: the microphone path sends one of these every few milliseconds.
 pub fn encode_audio_append(event_id: &str, audio: &[u8]) -> String {
+    encode_append(audio, |out| {
+        let _ = write!(out, "{}", Value::from(event_id));
+    })
+}
+
+/// [`encode_audio_append`] with the event id `evt_{number}` (what a connection numbers its
+/// events with), written in place: one allocation per frame.
+pub(crate) fn encode_numbered_audio_append(number: u64, audio: &[u8]) -> String {
+    encode_append(audio, |out| {
+        let _ = write!(out, "\"evt_{number}\"");
+    })
+}
+
+fn encode_append(audio: &[u8], event_id: impl FnOnce(&mut String)) -> String {
     let engine = &base64::engine::general_purpose::STANDARD;
-    let mut out = String::with_capacity(audio.len() * 4 / 3 + 96);
+    let mut out = String::with_capacity(audio.len().div_ceil(3) * 4 + 96);
     out.push_str(r#"{"type":"input_audio_buffer.append","event_id":"#);
-    let _ = write!(out, "{}", Value::from(event_id));
+    event_id(&mut out);
     out.push_str(r#","audio":""#);
     engine.encode_string(audio, &mut out);
     out.push_str(r#""}"#);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_audio_append_is_the_same_frame() {
+        let audio: Vec<u8> = (0..=255).collect();
+        for (number, len) in [(1, 160), (42, 161), (u64::MAX, 0), (7, 256)] {
+            assert_eq!(
+                encode_numbered_audio_append(number, &audio[..len]),
+                encode_audio_append(&format!("evt_{number}"), &audio[..len])
+            );
+        }
+        assert_eq!(
+            encode_numbered_audio_append(3, &[0xff, 0x7f]),
+            r#"{"type":"input_audio_buffer.append","event_id":"evt_3","audio":"/38="}"#
+        );
+    }
 }

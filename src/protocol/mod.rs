@@ -8,6 +8,7 @@
 mod api_error;
 mod audio_format;
 mod client_event;
+pub(crate) use client_event::encode_numbered_audio_append;
 mod decode_error;
 mod dialect;
 mod item;

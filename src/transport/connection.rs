@@ -16,15 +16,21 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use super::handshake::handshake_error;
-use super::io::{read_loop, write_loop};
+use super::io::{Raw, read_loop, write_loop};
 use super::{AuthStyle, ConnectError, ConnectOptions, Recorder, SendError};
-use crate::protocol::{ClientEvent, DecodeError, Dialect, ServerEvent, encode_audio_append};
+use crate::protocol::{
+    ClientEvent, DecodeError, Dialect, ServerEvent, encode_numbered_audio_append,
+};
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How many frames may wait for the writer task before senders wait (or `try_send` fails).
 const OUTGOING_CAPACITY: usize = 512;
-/// How many decoded events may wait for the consumer before the reader stops reading.
+/// The socket's read buffer (see `connect_with_recorder`).
+const READ_BUFFER: usize = 8 * 1024;
+/// Queued outgoing bytes past which tungstenite writes before the flush.
+const WRITE_BUFFER: usize = 16 * 1024;
+/// How many frames may wait for the consumer before the reader stops reading.
 const INCOMING_CAPACITY: usize = 1024;
 
 /// How a connection ended.
@@ -115,13 +121,17 @@ impl EventSender {
     /// Queues `input_audio_buffer.append` for raw audio bytes in the session input format,
     /// waiting while the queue is full.
     pub async fn send_audio(&self, audio: &[u8]) -> Result<(), SendError> {
-        self.send_frame(encode_audio_append(&self.next_event_id(), audio))
-            .await
+        self.send_frame(self.audio_frame(audio)).await
     }
 
     /// Like [`EventSender::send_audio`] but fails at once when the queue is full.
     pub fn try_send_audio(&self, audio: &[u8]) -> Result<(), SendError> {
-        self.try_send_frame(encode_audio_append(&self.next_event_id(), audio))
+        self.try_send_frame(self.audio_frame(audio))
+    }
+
+    /// `input_audio_buffer.append` for `audio`, with the next event id.
+    fn audio_frame(&self, audio: &[u8]) -> String {
+        encode_numbered_audio_append(self.next_id.fetch_add(1, Ordering::Relaxed), audio)
     }
 
     /// Queues an already-encoded text frame.
@@ -157,18 +167,18 @@ impl EventSender {
 /// The ordered stream of what the server sends.
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::Receiver<Incoming>,
+    rx: mpsc::Receiver<Raw>,
 }
 
 impl EventStream {
     /// The next thing from the server; `None` after [`Incoming::Closed`]. Cancel-safe.
     pub async fn recv(&mut self) -> Option<Incoming> {
-        self.rx.recv().await
+        self.rx.recv().await.map(Raw::decode)
     }
 
     /// The next thing from the server if it has already arrived.
     pub fn try_recv(&mut self) -> Option<Incoming> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv().ok().map(Raw::decode)
     }
 }
 
@@ -296,10 +306,14 @@ pub async fn connect_with_recorder(
         headers.insert(name, value);
     }
 
-    // 128 KiB read buffers (the default) would be most of a session's memory; events are small
-    // and large audio deltas just take a few reads.
+    // tungstenite zero-fills the free part of its read buffer before every read, so its size is
+    // both memory per session and a memset per frame: the default 128 KiB would be most of a
+    // session's memory. Events are small; a large audio delta gets room for its whole frame
+    // once its header is read and then takes a few reads. Writes are flushed after each burst,
+    // so the write buffer only needs to hold one.
     let config = WebSocketConfig::default()
-        .read_buffer_size(16 * 1024)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(Some(options.max_frame_bytes))
         .max_frame_size(Some(options.max_frame_bytes));
     let connector = Connector::Rustls(super::tls::client_config());

@@ -86,7 +86,7 @@ pub(super) async fn write_loop(
 
 pub(super) async fn read_loop(
     mut stream: futures_util::stream::SplitStream<Socket>,
-    tx: mpsc::Sender<Incoming>,
+    tx: mpsc::Sender<Raw>,
     cancel: CancellationToken,
     recorder: Option<Arc<dyn Recorder>>,
     started: Instant,
@@ -111,7 +111,7 @@ pub(super) async fn read_loop(
             message = stream.next() => message,
         };
         last_seen.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-        let incoming = match message {
+        let raw = match message {
             None => break,
             Some(Err(err)) => {
                 close.reason = match err {
@@ -126,18 +126,9 @@ pub(super) async fn read_loop(
                 if let Some(recorder) = &recorder {
                     recorder.record(Direction::Received, &text);
                 }
-                match ServerEvent::from_json(&text) {
-                    Ok(event) => Incoming::Event(event),
-                    Err(error) => Incoming::Malformed {
-                        error,
-                        frame: snippet(&text),
-                    },
-                }
+                Raw::Text(text)
             }
-            Some(Ok(Message::Binary(bytes))) => Incoming::Malformed {
-                error: DecodeError::Binary(bytes.len()),
-                frame: String::new(),
-            },
+            Some(Ok(Message::Binary(bytes))) => Raw::Binary(bytes.len()),
             Some(Ok(Message::Close(frame))) => {
                 close = match frame {
                     Some(frame) => CloseInfo {
@@ -156,13 +147,44 @@ pub(super) async fn read_loop(
             }
             Some(Ok(_)) => continue, // ping/pong: tungstenite answers pings itself
         };
-        if tx.send(incoming).await.is_err() {
+        if tx.send(raw).await.is_err() {
             // Nobody listens any more: stop reading.
             break;
         }
     }
     cancel.cancel();
-    let _ = tx.send(Incoming::Closed(close)).await;
+    let _ = tx.send(Raw::Closed(close)).await;
+}
+
+/// What the reader task hands to the [`EventStream`](super::EventStream): frames still encoded,
+/// so that the queue's slots stay small. A decoded event takes a few hundred bytes and a queue
+/// allocates its slots 32 at a time, which made the queue a sizeable part of a session's memory;
+/// the stream decodes each frame as it hands it out.
+#[derive(Debug)]
+pub(super) enum Raw {
+    Text(tungstenite::Utf8Bytes),
+    Binary(usize),
+    Closed(CloseInfo),
+}
+
+impl Raw {
+    /// The frame decoded.
+    pub(super) fn decode(self) -> Incoming {
+        match self {
+            Raw::Text(text) => match ServerEvent::from_json(&text) {
+                Ok(event) => Incoming::Event(event),
+                Err(error) => Incoming::Malformed {
+                    error,
+                    frame: snippet(&text),
+                },
+            },
+            Raw::Binary(len) => Incoming::Malformed {
+                error: DecodeError::Binary(len),
+                frame: String::new(),
+            },
+            Raw::Closed(info) => Incoming::Closed(info),
+        }
+    }
 }
 
 /// The first part of a frame, for logs (never the whole of a large audio frame).

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use realtime_agent::agent::{AgentEvent, ToolStatus};
+use realtime_agent::agent::{AgentEvent, AgentHandle, ToolStatus};
 use realtime_agent::protocol::ClientEvent;
 use realtime_agent::testing::{FakeServer, Reply};
 use realtime_agent::tool::{OnInterrupt, tool_fn, tool_fn_without_context};
@@ -394,6 +394,68 @@ async fn shutdown_cancels_running_tools() {
         "the tool saw its token cancelled"
     );
     assert!(began.elapsed() < Duration::from_secs(2));
+}
+
+/// A call that finishes as the session ends (here its own tool ends it, as a caller hanging up
+/// does in `agent serve`) is still answered on the wire before the close, with no response
+/// after it, and reported as finished.
+#[tokio::test]
+async fn a_call_finishing_as_the_session_ends_is_answered() {
+    let server = FakeServer::builder()
+        .reply(Reply::new().and_call_with_id("call_bye", "hang_up", json!({})))
+        .start()
+        .await;
+    let slot: Arc<Mutex<Option<AgentHandle>>> = Arc::default();
+    let handle = slot.clone();
+    let hang_up = tool_fn_without_context("hang_up", "Ends the call.", move |_: Nothing| {
+        // The session ends between the call finishing and the loop taking its output.
+        if let Some(handle) = handle.lock().unwrap().as_ref() {
+            handle.shutdown();
+        }
+        async { Ok::<_, String>("bye") }
+    });
+    let mut agent = start(&server, |b| b.tool(hang_up)).await;
+    *slot.lock().unwrap() = Some(agent.handle.clone());
+    agent.handle.send_text("Hang up.").await.unwrap();
+    let mut finished = Vec::new();
+    while let Some(event) = tokio::time::timeout(super::support::WAIT, agent.events.recv())
+        .await
+        .expect("the events end with the session")
+    {
+        if let AgentEvent::ToolFinished {
+            call_id,
+            output,
+            status,
+            ..
+        } = event
+        {
+            finished.push((call_id, output, status));
+        }
+    }
+    let summary = agent.task.await.unwrap().unwrap();
+    assert_eq!(
+        finished,
+        [("call_bye".to_owned(), "bye".to_owned(), ToolStatus::Ok)]
+    );
+    assert_eq!(summary.tool_calls, 1);
+    server
+        .wait_until("the connection to close", super::support::WAIT, |s| {
+            !s.is_open(0)
+        })
+        .await;
+    assert_eq!(
+        server.received_types(),
+        [
+            "session.update",
+            "conversation.item.create",
+            "response.create",
+            "conversation.item.create"
+        ]
+    );
+    assert_eq!(
+        outputs(&server),
+        [("call_bye".to_owned(), "bye".to_owned())]
+    );
 }
 
 /// On barge-in a `keep` tool finishes and its output is posted without a new response being

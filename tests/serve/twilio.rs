@@ -6,6 +6,7 @@ use std::time::Duration;
 use realtime_agent::protocol::{AudioFormat, ClientEvent};
 use realtime_agent::serve::{Channel, ServeEvent};
 use realtime_agent::testing::{FakeServer, Reply};
+use realtime_agent::tool::tool_fn;
 use serde_json::Value;
 
 use super::support::{WAIT, http, options, start};
@@ -266,6 +267,89 @@ async fn dtmf_reaches_the_agent() {
     assert_eq!(item["type"], "conversation.item.create");
     assert_eq!(item["item"]["content"][0]["text"], "[DTMF 5]");
     twilio.stop().await;
+    server.shutdown().await;
+}
+
+/// A caller hanging up while a tool runs: the call is cancelled, answered on the wire before
+/// the session closes (no response follows), and reported like any other tool call.
+#[tokio::test]
+async fn hanging_up_during_a_tool_call_still_answers_and_reports_it() {
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct NoArgs {}
+    let fake = FakeServer::start().await;
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let started_tx = std::sync::Mutex::new(Some(started_tx));
+    let mut options = options("", &fake);
+    options
+        .rust_tools
+        .add(tool_fn(
+            "lookup",
+            "Looks something up.",
+            move |_: NoArgs, ctx| {
+                if let Some(tx) = started_tx.lock().unwrap().take() {
+                    let _ = tx.send(());
+                }
+                async move {
+                    ctx.cancelled().await;
+                    Ok::<_, String>("never seen")
+                }
+            },
+        ))
+        .unwrap();
+    let mut server = start(options).await;
+    let mut twilio = call(server.addr, "CA500").await;
+    fake.wait_until("session.update", WAIT, |f| {
+        f.count_received("session.update") > 0
+    })
+    .await;
+    fake.start_response(Reply::new().and_call_with_id("call_1", "lookup", serde_json::json!({})));
+    tokio::time::timeout(WAIT, started)
+        .await
+        .expect("the tool starts")
+        .unwrap();
+    twilio.stop().await;
+    let reported = server
+        .event(|e| match e {
+            ServeEvent::ToolCall {
+                call_id,
+                name,
+                output,
+            } => Some((call_id.clone(), name.clone(), output.clone())),
+            _ => None,
+        })
+        .await;
+    let cancelled = realtime_agent::tool::output::cancelled("lookup");
+    assert_eq!(
+        reported,
+        ("CA500".to_owned(), "lookup".to_owned(), cancelled.clone())
+    );
+    server
+        .event(|e| matches!(e, ServeEvent::CallEnded { .. }).then_some(()))
+        .await;
+    fake.wait_until("the connection to close", WAIT, |f| !f.is_open(0))
+        .await;
+    let after_update: Vec<String> = fake
+        .received_types()
+        .into_iter()
+        .skip_while(|t| t != "session.update")
+        .skip(1)
+        .filter(|t| t != "input_audio_buffer.clear")
+        .collect();
+    assert_eq!(after_update, ["conversation.item.create"]);
+    let outputs: Vec<(String, String)> = fake
+        .received()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Some(ClientEvent::ConversationItemCreate(create)) => match create.item {
+                realtime_agent::protocol::Item::FunctionCallOutput(o) => {
+                    Some((o.call_id, o.output))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outputs, [("call_1".to_owned(), cancelled)]);
     server.shutdown().await;
 }
 

@@ -8,7 +8,7 @@ use crate::agent::{ToolTiming, TurnTrigger};
 impl Loop {
     pub(super) async fn on_finished(&mut self, mut finished: Finished) {
         cap_output(&mut finished.output);
-        if finished.status == crate::agent::ToolStatus::Ok {
+        if finished.status == crate::agent::ToolStatus::Ok && !self.ending {
             self.maybe_hand_off(&finished.call_id).await;
         }
         if self.calls.is_background(&finished.call_id) {

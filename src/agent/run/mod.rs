@@ -140,6 +140,8 @@ struct Loop {
     tool_spans: HashMap<String, tracing::Span>,
     /// Hosted MCP listings, calls and approval requests.
     hosted: hosted::Hosted,
+    /// The session is ending: calls are answered, but nothing new starts (no handoff).
+    ending: bool,
 }
 
 /// The outcome of opening the first connection.
@@ -165,7 +167,9 @@ pub(crate) struct Started {
 impl Runtime {
     /// Runs the session to its end: [`Runtime::open`], then [`Started::run`].
     pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
-        match self.open().await? {
+        // Opening (the handshake, TLS) needs a large future for a moment; on the heap it is
+        // freed once the session runs instead of sizing every session's task for good.
+        match Box::pin(self.open()).await? {
             Opened::Live(started) => started.run().await,
             Opened::ShutDown(summary) => Ok(summary),
         }
@@ -259,6 +263,7 @@ impl Runtime {
             current_agent: settings_start_agent,
             tool_spans: HashMap::new(),
             hosted: hosted::Hosted::default(),
+            ending: false,
         };
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 
@@ -327,9 +332,10 @@ impl Started {
         if let Some(uplink) = uplink {
             let _ = uplink.await;
         }
-        state.finish(&outcome).await;
+        // Like opening, closing is a large future needed once: on the heap, only then.
+        Box::pin(state.finish(&outcome)).await;
         #[cfg(feature = "mcp")]
-        mcp.stop().await;
+        Box::pin(mcp.stop()).await;
         outcome.map(|()| state.summary())
     }
 }
@@ -606,7 +612,14 @@ impl Loop {
     }
 
     async fn finish(&mut self, outcome: &Result<(), crate::Error>) {
-        self.calls.shutdown(self.settings.tool_shutdown_grace).await;
+        // Calls the loop had not answered yet (one may have finished just as the session
+        // ended): their outputs go out before the close frame and each is reported, so a tool
+        // that ran is never missing from the conversation, the events or the metrics. No
+        // response follows them.
+        self.ending = true;
+        for finished in self.calls.shutdown(self.settings.tool_shutdown_grace).await {
+            self.on_finished(finished).await;
+        }
         if let Some(live) = self.live.take() {
             let _ = self.sender_watch.send(None);
             close_parts(&live.sender, live.events, live.guard).await;

@@ -25,6 +25,12 @@ use crate::serve::state::State;
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Caller audio frames (20 ms each) that may wait for the session: 2 seconds.
 const INPUT_QUEUE: usize = 100;
+/// Read buffer of the socket. Twilio's messages are small (a 20 ms `media` is about 300 bytes)
+/// and tungstenite zero-fills the free part of this buffer on every read, so the default
+/// (128 KiB) would cost most of a call's memory and a large memset per frame.
+const READ_BUFFER: usize = 4 * 1024;
+/// Queued outgoing bytes past which a write goes out before the flush.
+const WRITE_BUFFER: usize = 8 * 1024;
 /// WebSocket close code for a policy violation (no valid token).
 const POLICY: u16 = 1008;
 /// WebSocket close code for "try again later" (at max_sessions).
@@ -33,6 +39,8 @@ const TRY_LATER: u16 = 1013;
 /// `GET /twilio/media` (upgraded to a WebSocket).
 pub(crate) async fn media(Shared(state): Shared<Arc<State>>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(1 << 20)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| stream(state, socket))
 }
 
@@ -53,7 +61,7 @@ async fn read_start(reader: &mut SplitStream<WebSocket>) -> Option<StartInfo> {
         let Message::Text(text) = message else {
             continue;
         };
-        match serde_json::from_str::<Inbound>(&text) {
+        match Inbound::from_json(&text) {
             Ok(Inbound::Connected) => continue,
             Ok(Inbound::Start { start }) => return Some(start),
             _ => return None,
@@ -135,12 +143,12 @@ async fn stream(state: Arc<State>, socket: WebSocket) {
             message = reader.next() => {
                 let Some(Ok(message)) = message else { break };
                 let Message::Text(text) = message else { continue };
-                match serde_json::from_str::<Inbound>(&text) {
+                match Inbound::from_json(&text) {
                     Ok(Inbound::Media { media }) => {
                         if media.track.as_deref().is_some_and(|t| t != "inbound") {
                             continue;
                         }
-                        let Ok(audio) = base64::engine::general_purpose::STANDARD.decode(media.payload) else {
+                        let Ok(audio) = base64::engine::general_purpose::STANDARD.decode(media.payload.as_bytes()) else {
                             continue;
                         };
                         match feeder.try_push_encoded(&audio) {
@@ -167,14 +175,19 @@ async fn stream(state: Arc<State>, socket: WebSocket) {
     let _ = writer_task.await;
 }
 
-/// Sends the sink's messages to Twilio until the session drops the sink, then closes.
+/// Sends the sink's messages to Twilio until the session drops the sink, then closes. What is
+/// queued together (a `media` and its `mark` at least) goes out in one write.
 async fn write(mut writer: Writer, mut out: mpsc::UnboundedReceiver<Outbound>, stream_sid: String) {
-    while let Some(message) = out.recv().await {
-        if writer
-            .send(Message::Text(message.to_json(&stream_sid).into()))
-            .await
-            .is_err()
-        {
+    while let Some(first) = out.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            let frame = Message::Text(message.to_json(&stream_sid).into());
+            if writer.feed(frame).await.is_err() {
+                return;
+            }
+            next = out.try_recv().ok();
+        }
+        if writer.flush().await.is_err() {
             return;
         }
     }
