@@ -20,8 +20,10 @@ struct Nothing {}
 /// promptly. On a loaded machine every message and timer is late by some scheduling delay; the
 /// tests measure that delay as it happens (how late the test saw an event the server sent, how
 /// far its own timers overshot) and allow it on top, so the check stays exact when the machine
-/// is quiet and still holds when it is not.
-const TOLERANCE: Duration = Duration::from_millis(5);
+/// is quiet and still holds when it is not. The agent's own receipt of a later event can be
+/// late without the test seeing it (it failed once by that, with three builds running beside
+/// it), hence 20 ms rather than a few: still far below the 80 and 120 ms delays injected.
+const TOLERANCE: Duration = Duration::from_millis(20);
 
 fn pcm_tone(ms: usize) -> Vec<u8> {
     (0..24 * ms)
