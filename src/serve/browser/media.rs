@@ -35,6 +35,14 @@ fn same_origin(headers: &HeaderMap) -> bool {
     host.is_some() && origin_host == host
 }
 
+/// Read buffer of the socket. The page sends 24 kHz PCM16 in chunks of a few kilobytes and
+/// small JSON messages; tungstenite zero-fills the free part of this buffer on every read, so
+/// the default (128 KiB) would cost most of a session's memory and a large memset per chunk.
+/// Larger messages still arrive whole, over several reads.
+const READ_BUFFER: usize = 16 * 1024;
+/// Queued outgoing bytes past which a write goes out before the flush.
+const WRITE_BUFFER: usize = 16 * 1024;
+
 /// `GET /browser/media` (upgraded to a WebSocket).
 pub(crate) async fn media(
     Shared(state): Shared<Arc<State>>,
@@ -53,6 +61,8 @@ pub(crate) async fn media(
         return (StatusCode::SERVICE_UNAVAILABLE, "busy: try again later\n").into_response();
     };
     ws.max_message_size(1 << 20)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| run(state, socket, slot))
 }
 
