@@ -4,7 +4,7 @@
 use realtime_agent::testing::{FakeServer, Reply};
 use serde_json::{Value, json};
 
-use super::support::{Scratch, outputs};
+use super::support::{Scratch, outputs, refused};
 
 const AGENTS_TOML: &str = r#"
 [agent]
@@ -56,23 +56,6 @@ async fn handoff_graph_is_shown_by_check() {
         "{}",
         run.stdout
     );
-}
-
-/// Runs `agent check` on `text`; returns the error's first line after the file name.
-async fn refused(text: &str) -> String {
-    let scratch = Scratch::new();
-    let path = scratch.config(text);
-    let run = scratch
-        .run(&["check", "--config", path.to_str().unwrap()], "", &[])
-        .await;
-    assert_eq!(run.code, 3, "{run:#?}");
-    let prefix = format!("error: {}:", path.display());
-    run.stderr
-        .lines()
-        .next()
-        .and_then(|line| line.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("the error names the file: {}", run.stderr))
-        .to_owned()
 }
 
 /// A handoff target with another voice is refused, with the API rule explained, at the

@@ -6,7 +6,7 @@ use realtime_agent::protocol::McpCallError;
 use realtime_agent::testing::{FakeServer, Reply, SimulatedMcpServer};
 use serde_json::{Value, json};
 
-use super::support::Scratch;
+use super::support::{Scratch, refused};
 
 const TOKEN: &str = "docs-token-planted-cli-8086";
 
@@ -207,24 +207,6 @@ async fn the_token_is_never_shown() {
         ),
         "{refused:#?}"
     );
-}
-
-/// Runs `agent check` on `text`, which must be refused; the first line of the error after the
-/// file name.
-async fn refused(text: &str) -> String {
-    let scratch = Scratch::new();
-    let path = scratch.config(text);
-    let run = scratch
-        .run(&["check", "--config", path.to_str().unwrap()], "", &[])
-        .await;
-    assert_eq!(run.code, 3, "exit code for\n{text}\n{run:#?}");
-    let prefix = format!("error: {}:", path.display());
-    run.stderr
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("the error names the file: {}", run.stderr))
-        .to_owned()
 }
 
 /// Both `server_url` and `connector_id`, neither, the beta interface, a wrong approval word,

@@ -124,6 +124,24 @@ impl Scratch {
     }
 }
 
+/// Runs `agent check` on `text`, which must be refused as a configuration error (code 3);
+/// returns the error's first line after the file name.
+pub async fn refused(text: &str) -> String {
+    let scratch = Scratch::new();
+    let path = scratch.config(text);
+    let run = scratch
+        .run(&["check", "--config", path.to_str().unwrap()], "", &[])
+        .await;
+    assert_eq!(run.code, 3, "exit code for\n{text}\n{run:#?}");
+    let prefix = format!("error: {}:", path.display());
+    run.stderr
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("the error names the file: {}", run.stderr))
+        .to_owned()
+}
+
 /// `(12 ms)` and `(1.5 s)` become `(DURATION)`, for exact comparisons of output.
 pub fn mask_durations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
