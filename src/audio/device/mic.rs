@@ -70,13 +70,21 @@ impl MicSource {
         let name = device_name(&device);
         let wanted_rate = options.sample_rate.unwrap_or(format.sample_rate());
         let requested = options.device.as_deref();
-        let chosen = choose_config(
+        let mut chosen = choose_config(
             &device,
             Direction::Input,
             requested,
             wanted_rate,
             options.buffer_ms,
         )?;
+        if host_name == "pulseaudio" {
+            // cpal's PulseAudio client makes a fixed buffer the server's whole queue for the
+            // stream (`maxlength` = `fragsize` = one period): whenever this client is a period
+            // late, the server drops captured audio, and on a loaded machine that is a percent
+            // or two of it. With the server's defaults the queue is large and fragments are
+            // 25 ms.
+            chosen.config.buffer_size = cpal::BufferSize::Default;
+        }
         let rate = chosen.config.sample_rate;
         let encoder = CaptureEncoder::new(rate, format, frame_ms)?;
         let capacity = (u64::from(rate) * CAPTURE_BUFFER.as_millis() as u64 / 1000) as usize;
