@@ -55,6 +55,30 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(2);
 /// still settling) AEC3 starts from its default and searches.
 const MAX_HINT_MS: i32 = 400;
 
+/// A render block whose RMS (int16 scale) is above this is the assistant talking.
+const LOUD_RENDER: f32 = 100.0;
+
+/// How long after loud playback its echo may still arrive, in blocks (600 ms).
+const ECHO_TAIL_BLOCKS: u64 = 150;
+
+/// Consecutive padded render blocks (a stalled speaker) that turn the echo guard on.
+const GAP_RUN_GUARD: usize = 3;
+
+/// How far AEC3's delay must move to turn the echo guard on, in ms.
+const DELAY_MOVE_MS: i32 = 8;
+
+/// AEC3's ERLE estimate at which it counts as converged, in dB.
+const GUARD_RELEASE_DB: f64 = 6.0;
+
+/// Longest the echo guard stays on, in blocks (3 s).
+const MAX_GUARD_BLOCKS: u64 = 750;
+
+/// Gain on the microphone signal while guarded and the assistant is audible (-20 dB).
+const GUARD_GAIN: f32 = 0.1;
+
+/// Blocks between two looks at AEC3's figures (100 ms).
+const WATCH_EVERY: u64 = 25;
+
 /// Blocks between two debug reports of the canceller's figures (2 s).
 const REPORT_EVERY: u64 = 500;
 
@@ -93,6 +117,19 @@ pub struct Aec3Canceller {
     gaps: u64,
     drops: u64,
     blocks: u64,
+    /// Consecutive render blocks padded so far.
+    gap_run: usize,
+    /// The last block with a loud playback signal.
+    last_loud: u64,
+    /// Whether AEC3 has converged once (its ERLE reached [`GUARD_RELEASE_DB`]).
+    converged: bool,
+    /// The delay AEC3 had found, to notice when it moves.
+    last_delay_ms: Option<i32>,
+    /// Since when (block) the echo guard is on, if it is.
+    guard_since: Option<u64>,
+    /// The gain applied to the microphone signal (1 unless guarded).
+    gain: f32,
+    guards: u64,
     debug_start: Option<std::time::Instant>,
     debug_far: u64,
 }
@@ -151,6 +188,13 @@ impl Aec3Canceller {
             gaps: 0,
             drops: 0,
             blocks: 0,
+            gap_run: 0,
+            last_loud: 0,
+            converged: false,
+            last_delay_ms: None,
+            guard_since: None,
+            gain: 1.0,
+            guards: 0,
             debug_start: None,
             debug_far: 0,
         }
@@ -189,6 +233,44 @@ impl Aec3Canceller {
         resampler.process(&self.far_f32, &mut self.far_16k);
         self.far.extend(self.far_16k.iter().map(|&s| s * 32768.0));
         self.debug_far += self.far_16k.len() as u64;
+    }
+
+    /// Turns the echo guard on: AEC3 has to find the echo again, and until it has, what it
+    /// lets through while the assistant is audible would be heard as the user talking.
+    fn guard(&mut self, why: &str) {
+        if self.converged && self.guard_since.is_none() {
+            self.guard_since = Some(self.blocks);
+            self.guards += 1;
+            tracing::debug!(
+                why,
+                "echo canceller: guarding the microphone while AEC3 re-converges"
+            );
+        }
+    }
+
+    /// Follows AEC3's figures every [`WATCH_EVERY`] blocks: convergence, a moved delay, and
+    /// when the guard can come off.
+    fn watch(&mut self) {
+        if !self.blocks.is_multiple_of(WATCH_EVERY) {
+            return;
+        }
+        let metrics = self.processor.get_metrics();
+        let good = metrics.echo_return_loss_enhancement >= GUARD_RELEASE_DB;
+        if self.converged
+            && self
+                .last_delay_ms
+                .is_some_and(|d| (d - metrics.delay_ms).abs() >= DELAY_MOVE_MS)
+        {
+            self.guard("the echo moved");
+        } else if let Some(since) = self.guard_since
+            && (good || self.blocks - since >= MAX_GUARD_BLOCKS)
+        {
+            self.guard_since = None;
+        }
+        if good {
+            self.converged = true;
+        }
+        self.last_delay_ms = Some(metrics.delay_ms);
     }
 
     /// The backlog of playback signal to keep ready: enough that the render stream does not
@@ -230,12 +312,22 @@ impl Aec3Canceller {
             *slot = sample;
         }
         slot[have..].fill(0.0);
+        if slot.iter().map(|&s| s * s).sum::<f32>() > LOUD_RENDER * LOUD_RENDER * BLOCK as f32 {
+            self.last_loud = self.blocks;
+        }
         if have < BLOCK && self.blocks > 0 {
+            self.gap_run += 1;
+            if self.gap_run == GAP_RUN_GUARD {
+                self.guard("the playback signal stopped for a while");
+            }
             self.gaps += 1;
             tracing::trace!(
                 missing_samples = BLOCK - have,
                 "echo canceller: playback signal late, render padded"
             );
+        }
+        if have == BLOCK {
+            self.gap_run = 0;
         }
         self.far_min = self.far_min.min(self.far.len());
         self.since_check += 1;
@@ -244,6 +336,7 @@ impl Aec3Canceller {
                 let excess = self.far_min.saturating_sub(self.cushion());
                 self.far.drain(..excess);
                 self.drops += 1;
+                self.guard("playback signal dropped");
                 tracing::debug!(
                     dropped_samples = excess,
                     "echo canceller: playback signal ahead of the microphone, excess dropped"
@@ -286,6 +379,19 @@ impl EchoCanceller for Aec3Canceller {
             self.capture.view_mut(0, 0).copy_from_slice(block);
             self.processor
                 .process_capture(false, saturated, None, &mut self.capture);
+            self.watch();
+            let target = if self.guard_since.is_some()
+                && self.blocks.saturating_sub(self.last_loud) < ECHO_TAIL_BLOCKS
+            {
+                GUARD_GAIN
+            } else {
+                1.0
+            };
+            let from = self.gain;
+            for (i, sample) in self.capture.view_mut(0, 0).iter_mut().enumerate() {
+                *sample *= from + (target - from) * (i + 1) as f32 / BLOCK as f32;
+            }
+            self.gain = target;
             self.near_out
                 .extend(self.capture.view(0, 0).iter().copied());
             self.blocks += 1;
@@ -297,6 +403,7 @@ impl EchoCanceller for Aec3Canceller {
                     backlog_ms = self.far.len() * 1000 / AEC_RATE as usize,
                     render_gaps = stats.render_gaps,
                     render_drops = stats.render_drops,
+                    guards = self.guards,
                     device_offset_ms =
                         format_args!("{:.0}..{:.0}", self.offset_range.0, self.offset_range.1),
                     far_rate = format_args!(
