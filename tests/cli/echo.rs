@@ -546,7 +546,8 @@ async fn user_barges_in(rate: u32, channels: u16, delay_ms: u32) {
     tokio::time::sleep(Duration::from_secs_f64(wait.max(0.0))).await;
     let spoke = now_unix() + user_onset;
     let writer = std::thread::spawn(move || {
-        voice_in.write_all(&user_bytes).unwrap();
+        // Fails once the test has heard enough and stopped `pacat`.
+        let _ = voice_in.write_all(&user_bytes);
         drop(voice_in);
     });
     until(
@@ -556,16 +557,17 @@ async fn user_barges_in(rate: u32, channels: u16, delay_ms: u32) {
         |l| l.trim_start().starts_with("[interrupted after "),
     )
     .await;
-    writer.join().unwrap();
+    // The rest of the user's words (and the turns they would make) are not needed.
+    let _ = voice.kill();
     let _ = voice.wait();
-    // The user's words end, then the model's next answer may start: stop before it matters.
+    writer.join().unwrap();
     let ended_run = session.end().await;
     let s = &ended_run.session;
 
     let speech_started = ended_run.events("received", "input_audio_buffer.speech_started");
     let truncates = ended_run.events("sent", "conversation.item.truncate");
-    assert_eq!(speech_started.len(), 1, "one barge-in");
-    assert_eq!(truncates.len(), 1, "one truncate: {truncates:?}");
+    assert!(!truncates.is_empty(), "no truncate");
+    // The first truncate is the barge-in (the user's words go on and may make more turns).
     let (truncated_at, truncate) = truncates[0];
     let latency = truncated_at - spoke;
     let played_ms = truncate["audio_end_ms"].as_u64().unwrap();
@@ -574,6 +576,7 @@ async fn user_barges_in(rate: u32, channels: u16, delay_ms: u32) {
          user's onset; the answer was cut at {played_ms} ms",
         latency * 1000.0
     );
+    assert!(!speech_started.is_empty(), "no speech detected");
     assert!(
         speech_started[0].0 >= spoke - 0.05,
         "speech detected before the user spoke ({:.3} s early): the echo got through",
@@ -585,25 +588,21 @@ async fn user_barges_in(rate: u32, channels: u16, delay_ms: u32) {
         latency * 1000.0
     );
 
-    // The truncate carries what was heard: the speaker played the answer up to that point.
+    // The truncate carries what was heard: the speaker played the answer's sound up to that
+    // point and no further. Counted in 10 ms windows with sound, so that silence a busy
+    // machine's underruns put into the speaker's stream does not count.
     let speaker = s.speaker.samples();
     let first = loud_windows(&speaker).next().unwrap();
-    let answer_first = loud_windows(&s.answer).next().unwrap();
-    let cut = answer_first.max(played_ms as usize * RATE as usize / 1000) - answer_first;
-    let heard_last = loud_windows(&speaker)
-        .filter(|&i| i >= first && i <= first + cut + RATE as usize / 2)
-        .last()
-        .unwrap();
-    let answer_last =
-        loud_windows(&s.answer[..(played_ms as usize * RATE as usize / 1000).min(s.answer.len())])
-            .last()
-            .unwrap();
-    let heard_ms = seconds(heard_last - first) * 1000.0;
-    let expected_ms = seconds(answer_last - answer_first) * 1000.0;
+    let played = (played_ms as usize * RATE as usize / 1000).min(s.answer.len());
+    let heard_ms = loud_windows(&speaker)
+        .filter(|&i| i >= first && i < first + played + RATE as usize)
+        .count()
+        * 10;
+    let expected_ms = loud_windows(&s.answer[..played]).count() * 10;
     assert!(
-        (heard_ms - expected_ms).abs() <= 80.0,
-        "the speaker played {heard_ms:.0} ms of the answer's sound, the truncate says \
-         {expected_ms:.0} ms ({played_ms} ms with the leading silence)"
+        heard_ms.abs_diff(expected_ms) <= 80,
+        "the speaker played {heard_ms} ms of the answer's sound, the truncate at {played_ms} ms \
+         holds {expected_ms} ms of sound"
     );
     assert!(
         seconds(first) + s.speaker.started + played_ms as f64 / 1000.0 <= truncated_at + 0.1,
