@@ -22,7 +22,7 @@
 //!
 //! While it re-converges after such a glitch, what AEC3 lets through of the assistant's voice
 //! would be taken for the user talking. The echo guard covers that: after a stall, a drop or a
-//! move of AEC3's delay, the microphone signal is turned down by 20 dB while the assistant is
+//! move of AEC3's delay, the microphone signal is turned down by 30 dB while the assistant is
 //! audible, until AEC3 has the echo again (its ERLE estimate above 6 dB, and 15 dB measured
 //! between its input and output for half a second of the assistant talking; at least 1 s, at
 //! most 5 s). Barge-in waits for that; on a machine that keeps up it never happens.
@@ -97,8 +97,8 @@ const QUIET_MIC: f64 = 30.0;
 /// Longest the echo guard stays on, in blocks (5 s).
 const MAX_GUARD_BLOCKS: u64 = 1250;
 
-/// Gain on the microphone signal while guarded and the assistant is audible (-20 dB).
-const GUARD_GAIN: f32 = 0.1;
+/// Gain on the microphone signal while guarded and the assistant is audible (-30 dB).
+const GUARD_GAIN: f32 = 0.031_6;
 
 /// Blocks between two looks at AEC3's figures (100 ms).
 const WATCH_EVERY: u64 = 25;
