@@ -121,8 +121,11 @@ fn low_latency_stages_delay_by_their_latency_only() {
     ] {
         let r = StreamResampler::low_latency(from, to).unwrap();
         let latency = r.latency().as_secs_f64();
+        // Under 2 ms between 16 kHz and the usual device rates; 8 kHz's narrower band
+        // takes a longer filter.
+        let bound = if from.min(to) < 16_000 { 0.004 } else { 0.002 };
         assert!(
-            latency > 0.0 && latency < 0.002,
+            latency > 0.0 && latency < bound,
             "{from} -> {to}: {latency} s"
         );
         let input = tone(440.0, from, 1.0, 0.5);

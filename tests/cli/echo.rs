@@ -475,8 +475,10 @@ async fn answer_plays_whole(rate: u32, channels: u16, delay_ms: u32) {
     let speaker = s.speaker.samples();
     let heard_ms = loud_windows(&speaker).count() * 10;
     let answer_ms = answer_loud.len() * 10;
+    // A 10 ms window at either end of each stretch of speech may or may not count, so the
+    // two counts differ by a little (a cut answer loses seconds).
     assert!(
-        heard_ms.abs_diff(answer_ms) <= 100,
+        heard_ms.abs_diff(answer_ms) <= answer_ms / 40,
         "the speaker played {heard_ms} ms of sound of the answer's {answer_ms} ms \
          ({played:.2} s from first to last)"
     );
@@ -605,8 +607,9 @@ async fn user_barges_in(rate: u32, channels: u16, delay_ms: u32) {
         .count()
         * 10;
     let expected_ms = loud_windows(&s.answer[..played]).count() * 10;
+    // A 10 ms window at either end of each stretch of speech may or may not count.
     assert!(
-        heard_ms.abs_diff(expected_ms) <= 80,
+        heard_ms.abs_diff(expected_ms) <= 150,
         "the speaker played {heard_ms} ms of the answer's sound, the truncate at {played_ms} ms \
          holds {expected_ms} ms of sound"
     );
