@@ -46,12 +46,11 @@ pub const AEC_RATE: u32 = 16_000;
 const BLOCK: usize = 64;
 
 /// Longest backlog of playback signal kept waiting for the microphone signal. More, for all of
-/// [`CHECK_EVERY`], is dropped down to the cushion the
-/// canceller keeps.
+/// [`CHECK_EVERY`], is dropped down to the cushion the canceller keeps.
 pub const MAX_BACKLOG: Duration = Duration::from_millis(80);
 
 /// The most playback signal kept ready for the microphone's blocks, at the start and after a
-/// drop: the speaker's and the microphone's bursts (10 and 25 ms on PulseAudio) and scheduling
+/// drop: the speaker's and the microphone's bursts (20 and 25 ms on PulseAudio) and scheduling
 /// jitter fit in it.
 const CUSHION: Duration = Duration::from_millis(50);
 
@@ -188,6 +187,10 @@ pub struct AecStats {
     pub render_gaps: u64,
     /// Times a backlog of playback signal above [`MAX_BACKLOG`] was dropped.
     pub render_drops: u64,
+    /// Times the echo guard came on (see the [module docs](self)).
+    pub guards: u64,
+    /// Whether the echo guard is on now.
+    pub guarded: bool,
     /// Blocks processed.
     pub blocks: u64,
 }
@@ -236,6 +239,8 @@ impl Aec3Canceller {
             delay_ms: metrics.delay_ms,
             render_gaps: self.gaps,
             render_drops: self.drops,
+            guards: self.guards,
+            guarded: self.guard_since.is_some(),
             blocks: self.blocks,
         }
     }
@@ -446,7 +451,7 @@ impl EchoCanceller for Aec3Canceller {
                     backlog_ms = self.far.len() * 1000 / AEC_RATE as usize,
                     render_gaps = stats.render_gaps,
                     render_drops = stats.render_drops,
-                    guards = self.guards,
+                    guards = stats.guards,
                     device_offset_ms =
                         format_args!("{:.0}..{:.0}", self.offset_range.0, self.offset_range.1),
                     "echo canceller"
@@ -525,6 +530,52 @@ mod tests {
         let tail = AEC_RATE as usize * 4..n;
         let erle = 10.0 * (power(&echo[tail.clone()]) / power(&out[tail])).log10();
         assert!(erle > 20.0, "ERLE {erle:.1} dB");
+    }
+
+    /// When the speaker stalls for 100 ms (its stream resumes where it stopped, so the echo
+    /// comes 100 ms later than before), the guard comes on at once and keeps the echo at
+    /// least 25 dB down while AEC3 finds it again, then comes off.
+    #[test]
+    fn a_stalled_speaker_turns_the_guard_on_until_the_echo_is_found_again() {
+        let n = AEC_RATE as usize * 16;
+        let far = voice(n, 0.0);
+        let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+        let chunk = 160;
+        let stall_at = AEC_RATE as usize * 6 / chunk;
+        let stall = 10;
+        // What the speaker plays: the far end, with 100 ms of silence where it stalled.
+        let mut played: Vec<f32> = Vec::with_capacity(n + stall * chunk);
+        for (c, piece) in far.chunks(chunk).enumerate() {
+            if c == stall_at {
+                played.extend(std::iter::repeat_n(0.0, stall * chunk));
+            }
+            played.extend_from_slice(piece);
+        }
+        let delay = AEC_RATE as usize * 120 / 1000;
+        let echo: Vec<f32> = (0..n)
+            .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * played[j]))
+            .collect();
+        let mut aec = Aec3Canceller::new();
+        let mut out = echo.clone();
+        let mut far_chunks = far_i16.chunks(chunk);
+        for (c, near) in out.chunks_mut(chunk).enumerate() {
+            let far = if (stall_at..stall_at + stall).contains(&c) {
+                &[][..]
+            } else {
+                far_chunks.next().unwrap_or(&[])
+            };
+            aec.set_playback_lead(Duration::from_millis(60));
+            aec.process(near, AEC_RATE, far, AEC_RATE);
+            if c == stall_at + stall {
+                assert!(aec.stats().guarded, "{:?}", aec.stats());
+            }
+        }
+        let stats = aec.stats();
+        assert!(stats.guards >= 1, "{stats:?}");
+        assert!(!stats.guarded, "the guard came off: {stats:?}");
+        let after = stall_at * chunk..n;
+        let erle = 10.0 * (power(&echo[after.clone()]) / power(&out[after])).log10();
+        assert!(erle > 25.0, "ERLE {erle:.1} dB after the stall");
     }
 
     /// Near-end speech with no playback passes, one block (4 ms) later.
