@@ -4,6 +4,8 @@
 mod cli {
     mod commands;
     mod config_errors;
+    #[cfg(feature = "audio")]
+    mod echo;
     mod failures;
     mod fake_server;
     mod file;

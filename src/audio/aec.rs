@@ -3,16 +3,31 @@
 //!
 //! AEC3 works on 4 ms blocks at 16 kHz: an adaptive filter removes the echo it can model and a
 //! suppressor takes out what is left while only the far end talks, and its own delay estimator
-//! finds how long the room and the devices take (up to about half a second). This wrapper
-//! feeds it: the playback signal is resampled to 16 kHz and held back by what the devices
-//! report about their latencies ([`EchoCanceller::set_playback_lead`]), so the echo always
-//! comes after its reference and the estimator only has the acoustic path and the latencies
-//! nobody reported left to find. The two sound cards' clocks drift apart; when the backlog
-//! strays from the reported lead by more than [`REALIGN_AT`], the far end is cut or padded
-//! once, and AEC3 re-finds the delay.
+//! finds how long the room and the devices take (up to about half a second). This wrapper feeds
+//! it the way WebRTC's audio processing does: the playback signal as the speaker's callback
+//! hands it to the device, and the microphone signal as it is captured, one render block with
+//! each capture block. The two streams are continuous (silence included), so a render block and
+//! the capture block it goes in with stay the same distance apart, and AEC3's estimator finds
+//! that distance once. The devices' reported latencies are only a hint for AEC3's start
+//! ([`EchoCanceller::set_playback_lead`]); jitter in them never moves the alignment.
 //!
-//! The canceller adds a fixed delay of one block (4 ms) to the microphone signal. The capture
-//! path resamples to 16 kHz for it, so what is sent upstream carries up to 8 kHz.
+//! Both devices hand audio over in bursts (on PulseAudio the speaker's 20 ms periods, the
+//! microphone's 25 ms fragments), so a cushion of playback signal waits here: as much as the
+//! bursts need, and less than the playback lead, so that a render block is never heard after
+//! the capture block it goes with (AEC3 cannot remove an echo that comes before its reference).
+//! When the cushion runs dry (the speaker stalled) the render stream is padded with silence;
+//! when it stays above [`MAX_BACKLOG`] for [`CHECK_EVERY`] (the speaker's clock is faster, or
+//! the canceller started late) the excess is dropped. Either moves the echo in the render
+//! stream, as does a device's own underrun, and AEC3 re-finds it, resetting its filters.
+//!
+//! While it re-converges after such a glitch, what AEC3 lets through of the assistant's voice
+//! would be taken for the user talking. The echo guard covers that: after a stall, a drop or a
+//! move of AEC3's delay, the microphone signal is turned down by 30 dB while the assistant is
+//! audible, until AEC3 has the echo again (its ERLE estimate above 6 dB, and 15 dB measured
+//! between its input and output for half a second of the assistant talking; at least 1 s, at
+//! most 5 s). Barge-in waits for that; on a machine that keeps up it never happens.
+//!
+//! The canceller adds a fixed delay of one block (4 ms) to the microphone signal.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -30,15 +45,65 @@ pub const AEC_RATE: u32 = 16_000;
 /// Samples per AEC3 block (4 ms at 16 kHz).
 const BLOCK: usize = 64;
 
-/// How much earlier than the microphone's capture time the far end is taken, so that an echo
-/// never comes before its reference when the reported latencies are a little off.
-const MARGIN: Duration = Duration::from_millis(50);
+/// Longest backlog of playback signal kept waiting for the microphone signal. More, for all of
+/// [`CHECK_EVERY`], is dropped down to the cushion the canceller keeps.
+pub const MAX_BACKLOG: Duration = Duration::from_millis(80);
 
-/// How far the far-end backlog may stray from the reported lead before it is realigned.
-pub const REALIGN_AT: Duration = Duration::from_millis(100);
+/// The most playback signal kept ready for the microphone's blocks, at the start and after a
+/// drop: the speaker's and the microphone's bursts (20 and 25 ms on PulseAudio) and scheduling
+/// jitter fit in it.
+const CUSHION: Duration = Duration::from_millis(50);
 
-/// Longest far-end backlog kept without timing information: AEC3 searches about this far.
-const MAX_BACKLOG: Duration = Duration::from_millis(500);
+/// The least kept ready, when the devices report a short playback lead.
+const MIN_CUSHION: Duration = Duration::from_millis(10);
+
+/// How long the backlog must stay above [`MAX_BACKLOG`] before the excess is dropped.
+pub const CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// Largest playback lead passed to AEC3 as its starting delay; beyond this (a sound server
+/// still settling) AEC3 starts from its default and searches.
+const MAX_HINT_MS: i32 = 400;
+
+/// A render block whose RMS (int16 scale) is above this is the assistant talking.
+const LOUD_RENDER: f32 = 100.0;
+
+/// How long after loud playback its echo may still arrive, in blocks (600 ms).
+const ECHO_TAIL_BLOCKS: u64 = 150;
+
+/// Consecutive padded render blocks (a stalled speaker) that turn the echo guard on.
+const GAP_RUN_GUARD: usize = 3;
+
+/// How far AEC3's delay must move to turn the echo guard on, in ms.
+const DELAY_MOVE_MS: i32 = 8;
+
+/// AEC3's ERLE estimate at which it counts as converged, in dB.
+const GUARD_RELEASE_DB: f64 = 6.0;
+
+/// Shortest the echo guard stays on, in blocks (1 s).
+const MIN_GUARD_BLOCKS: u64 = 250;
+
+/// Watch periods in a row with an audible echo well removed before the guard comes off
+/// (0.5 s of the assistant talking).
+const GOOD_RUN: u32 = 5;
+
+/// How much of the microphone signal AEC3 must remove over a watch period, while the
+/// assistant is audible, before the guard comes off, in dB.
+const GUARD_REMOVED_DB: f64 = 15.0;
+
+/// A microphone signal whose RMS (int16 scale) stays below this cannot pass for speech.
+const QUIET_MIC: f64 = 30.0;
+
+/// Longest the echo guard stays on, in blocks (5 s).
+const MAX_GUARD_BLOCKS: u64 = 1250;
+
+/// Gain on the microphone signal while guarded and the assistant is audible (-30 dB).
+const GUARD_GAIN: f32 = 0.031_6;
+
+/// Blocks between two looks at AEC3's figures (100 ms).
+const WATCH_EVERY: u64 = 25;
+
+/// Blocks between two debug reports of the canceller's figures (2 s).
+const REPORT_EVERY: u64 = 500;
 
 /// Samples in `duration` at [`AEC_RATE`].
 fn samples(duration: Duration) -> usize {
@@ -53,24 +118,54 @@ pub struct Aec3Canceller {
     far_resampler: Option<StreamResampler>,
     far_f32: Vec<f32>,
     far_16k: Vec<f32>,
-    /// The playback signal at 16 kHz, int16 scale, oldest first.
+    /// The playback signal at 16 kHz, int16 scale, not yet handed to AEC3, oldest first.
     far: VecDeque<f32>,
     /// Microphone samples (16 kHz, int16 scale) not yet making a whole block.
     near_in: Vec<f32>,
     /// Cleaned samples not yet handed back, primed with one block.
     near_out: VecDeque<f32>,
-    /// The reported lead, smoothed, in samples.
-    lead: Option<f64>,
-    realignments: u64,
+    /// The smallest backlog of playback signal since the last check, in samples.
+    far_min: usize,
+    /// Blocks processed since the last check.
+    since_check: usize,
+    /// The last starting delay given to AEC3, in ms.
+    hint_ms: Option<i32>,
+    /// The devices' playback lead reported since the last call, in ms.
+    lead_ms: Option<f64>,
+    /// The devices' last reported playback lead, in ms.
+    last_lead_ms: Option<f64>,
+    /// Over the last report period, the smallest and largest time (by the devices' clocks)
+    /// between the render block handed to AEC3 and the capture block it went with, in ms.
+    offset_range: (f64, f64),
+    gaps: u64,
+    drops: u64,
     blocks: u64,
+    /// Consecutive render blocks padded so far.
+    gap_run: usize,
+    /// The last block with a loud playback signal.
+    last_loud: u64,
+    /// Whether AEC3 has converged once (its ERLE reached [`GUARD_RELEASE_DB`]).
+    converged: bool,
+    /// The delay AEC3 had found, to notice when it moves.
+    last_delay_ms: Option<i32>,
+    /// Since when (block) the echo guard is on, if it is.
+    guard_since: Option<u64>,
+    /// The gain applied to the microphone signal (1 unless guarded).
+    gain: f32,
+    /// Power into and out of AEC3 over this watch period, while the assistant is audible.
+    watch_in: f64,
+    watch_out: f64,
+    /// Watch periods in a row, while guarded, in which AEC3 removed enough of an audible echo.
+    good_run: u32,
+    guards: u64,
 }
 
 impl std::fmt::Debug for Aec3Canceller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Aec3Canceller")
             .field("far_backlog", &self.far.len())
-            .field("lead", &self.lead)
-            .field("realignments", &self.realignments)
+            .field("render_gaps", &self.gaps)
+            .field("render_drops", &self.drops)
             .finish_non_exhaustive()
     }
 }
@@ -86,10 +181,18 @@ impl Default for Aec3Canceller {
 pub struct AecStats {
     /// AEC3's own estimate of its echo return loss enhancement, in dB.
     pub erle_db: f64,
-    /// The delay AEC3 found between the (already lead-aligned) far end and the echo, in ms.
+    /// The delay AEC3 found between the render stream and the echo, in ms.
     pub delay_ms: i32,
-    /// Times the far end was cut or padded to follow the devices' clocks.
-    pub realignments: u64,
+    /// Times the playback signal ran dry and the render stream was padded with silence.
+    pub render_gaps: u64,
+    /// Times a backlog of playback signal above [`MAX_BACKLOG`] was dropped.
+    pub render_drops: u64,
+    /// Times the echo guard came on (see the [module docs](self)).
+    pub guards: u64,
+    /// Whether the echo guard is on now.
+    pub guarded: bool,
+    /// Blocks processed.
+    pub blocks: u64,
 }
 
 impl Aec3Canceller {
@@ -106,9 +209,25 @@ impl Aec3Canceller {
             far: VecDeque::new(),
             near_in: Vec::with_capacity(BLOCK * 16),
             near_out: std::iter::repeat_n(0.0, BLOCK).collect(),
-            lead: None,
-            realignments: 0,
+            far_min: usize::MAX,
+            since_check: 0,
+            hint_ms: None,
+            lead_ms: None,
+            last_lead_ms: None,
+            offset_range: (f64::MAX, f64::MIN),
+            gaps: 0,
+            drops: 0,
             blocks: 0,
+            gap_run: 0,
+            last_loud: 0,
+            converged: false,
+            last_delay_ms: None,
+            guard_since: None,
+            gain: 1.0,
+            watch_in: 0.0,
+            watch_out: 0.0,
+            good_run: 0,
+            guards: 0,
         }
     }
 
@@ -118,7 +237,11 @@ impl Aec3Canceller {
         AecStats {
             erle_db: metrics.echo_return_loss_enhancement,
             delay_ms: metrics.delay_ms,
-            realignments: self.realignments,
+            render_gaps: self.gaps,
+            render_drops: self.drops,
+            guards: self.guards,
+            guarded: self.guard_since.is_some(),
+            blocks: self.blocks,
         }
     }
 
@@ -131,7 +254,7 @@ impl Aec3Canceller {
             .as_ref()
             .is_none_or(|r| r.input_rate() != far_rate)
         {
-            self.far_resampler = StreamResampler::new(far_rate, AEC_RATE).ok();
+            self.far_resampler = StreamResampler::low_latency(far_rate, AEC_RATE).ok();
         }
         let Some(resampler) = self.far_resampler.as_mut() else {
             return;
@@ -144,34 +267,129 @@ impl Aec3Canceller {
         self.far.extend(self.far_16k.iter().map(|&s| s * 32768.0));
     }
 
-    /// Cuts or pads the far end so that, once the whole blocks waiting now are processed, the
-    /// backlog is the reported lead (plus the margin and the microphone samples still waiting).
-    fn align(&mut self) {
-        let whole = self.near_in.len() / BLOCK * BLOCK;
-        let waiting = self.near_in.len() - whole;
-        let backlog = self.far.len() as i64 - whole as i64;
-        let wanted = match self.lead {
-            Some(lead) => (lead + samples(MARGIN) as f64) as i64 + waiting as i64,
-            None => backlog.clamp(0, samples(MAX_BACKLOG) as i64),
-        };
-        let off = backlog - wanted;
-        let realign = self.lead.is_some() && off.unsigned_abs() as usize > samples(REALIGN_AT);
-        if realign || backlog < 0 || (self.lead.is_none() && off != 0) {
-            if off > 0 {
-                self.far.drain(..off as usize);
+    /// Turns the echo guard on: AEC3 has to find the echo again, and until it has, what it
+    /// lets through while the assistant is audible would be heard as the user talking.
+    fn guard(&mut self, why: &str) {
+        if self.converged && self.guard_since.is_none() {
+            self.guard_since = Some(self.blocks);
+            self.good_run = 0;
+            self.guards += 1;
+            tracing::debug!(
+                why,
+                "echo canceller: guarding the microphone while AEC3 re-converges"
+            );
+        }
+    }
+
+    /// Follows AEC3's figures every [`WATCH_EVERY`] blocks: convergence, a moved delay, and
+    /// when the guard can come off.
+    fn watch(&mut self) {
+        if !self.blocks.is_multiple_of(WATCH_EVERY) {
+            return;
+        }
+        let metrics = self.processor.get_metrics();
+        let good = metrics.echo_return_loss_enhancement >= GUARD_RELEASE_DB;
+        // What AEC3 actually took out while the assistant was audible (nothing audible, or a
+        // microphone too quiet to matter, counts as enough).
+        let quiet = self.watch_in < QUIET_MIC * QUIET_MIC * (WATCH_EVERY as usize * BLOCK) as f64;
+        if !quiet {
+            if self.watch_in >= self.watch_out * 10f64.powf(GUARD_REMOVED_DB / 10.0) {
+                self.good_run += 1;
             } else {
-                for _ in 0..(-off) {
-                    self.far.push_front(0.0);
-                }
+                self.good_run = 0;
             }
-            if realign && self.blocks > 0 {
-                self.realignments += 1;
+        }
+        self.watch_in = 0.0;
+        self.watch_out = 0.0;
+        if self.converged
+            && self
+                .last_delay_ms
+                .is_some_and(|d| (d - metrics.delay_ms).abs() >= DELAY_MOVE_MS)
+        {
+            self.guard("the echo moved");
+        } else if let Some(since) = self.guard_since
+            && ((good && self.good_run >= GOOD_RUN && self.blocks - since >= MIN_GUARD_BLOCKS)
+                || self.blocks - since >= MAX_GUARD_BLOCKS)
+        {
+            self.guard_since = None;
+        }
+        if good {
+            self.converged = true;
+        }
+        self.last_delay_ms = Some(metrics.delay_ms);
+    }
+
+    /// The backlog of playback signal to keep ready: enough that the render stream does not
+    /// run dry between the speaker's bursts and the microphone's, and less than the playback
+    /// lead, so that the render block handed to AEC3 is never heard after the capture block it
+    /// goes with (AEC3 cannot cancel an echo that comes before its reference).
+    fn cushion(&self) -> usize {
+        let lead = self
+            .last_lead_ms
+            .map_or(CUSHION.as_secs_f64() * 1000.0, |l| l - 10.0);
+        let ms = lead.clamp(
+            MIN_CUSHION.as_secs_f64() * 1000.0,
+            CUSHION.as_secs_f64() * 1000.0,
+        );
+        (ms * f64::from(AEC_RATE) / 1000.0) as usize
+    }
+
+    /// Drops the oldest playback signal, or puts silence before it, to leave `backlog` samples.
+    fn set_backlog(&mut self, backlog: usize) {
+        if self.far.len() > backlog {
+            let excess = self.far.len() - backlog;
+            self.far.drain(..excess);
+        } else {
+            for _ in self.far.len()..backlog {
+                self.far.push_front(0.0);
+            }
+        }
+    }
+
+    /// The next render block: the oldest playback signal waiting, padded with silence when
+    /// there is not enough.
+    fn next_render_block(&mut self) {
+        if self.blocks == 0 {
+            self.set_backlog(self.cushion());
+        }
+        let slot = self.render.view_mut(0, 0);
+        let have = self.far.len().min(BLOCK);
+        for (slot, sample) in slot.iter_mut().zip(self.far.drain(..have)) {
+            *slot = sample;
+        }
+        slot[have..].fill(0.0);
+        if slot.iter().map(|&s| s * s).sum::<f32>() > LOUD_RENDER * LOUD_RENDER * BLOCK as f32 {
+            self.last_loud = self.blocks;
+        }
+        if have < BLOCK && self.blocks > 0 {
+            self.gap_run += 1;
+            if self.gap_run == GAP_RUN_GUARD {
+                self.guard("the playback signal stopped for a while");
+            }
+            self.gaps += 1;
+            tracing::trace!(
+                missing_samples = BLOCK - have,
+                "echo canceller: playback signal late, render padded"
+            );
+        }
+        if have == BLOCK {
+            self.gap_run = 0;
+        }
+        self.far_min = self.far_min.min(self.far.len());
+        self.since_check += 1;
+        if self.since_check >= samples(CHECK_EVERY) / BLOCK {
+            if self.far_min != usize::MAX && self.far_min > samples(MAX_BACKLOG) {
+                let excess = self.far_min.saturating_sub(self.cushion());
+                self.far.drain(..excess);
+                self.drops += 1;
+                self.guard("playback signal dropped");
                 tracing::debug!(
-                    off_samples = off,
-                    lead_samples = self.lead.unwrap_or(0.0) as i64,
-                    "echo canceller realigned the far end"
+                    dropped_samples = excess,
+                    "echo canceller: playback signal ahead of the microphone, excess dropped"
                 );
             }
+            self.far_min = usize::MAX;
+            self.since_check = 0;
         }
     }
 }
@@ -184,26 +402,62 @@ impl EchoCanceller for Aec3Canceller {
             return;
         }
         self.near_in.extend(near.iter().map(|&s| s * 32768.0));
-        self.align();
+        if let Some(lead) = self.lead_ms.take() {
+            // When the next render block is heard, less when the next capture block was
+            // captured: constant while both streams flow, whatever the devices' jitter.
+            let per_ms = f64::from(AEC_RATE) / 1000.0;
+            let offset = lead - self.far.len() as f64 / per_ms + self.near_in.len() as f64 / per_ms;
+            self.offset_range = (
+                self.offset_range.0.min(offset),
+                self.offset_range.1.max(offset),
+            );
+        }
         let whole = self.near_in.len() / BLOCK;
         for b in 0..whole {
-            for (slot, sample) in self
-                .render
-                .view_mut(0, 0)
-                .iter_mut()
-                .zip(self.far.drain(..BLOCK))
-            {
-                *slot = sample;
-            }
+            self.next_render_block();
             self.processor.buffer_render(&self.render);
             let block = &self.near_in[b * BLOCK..(b + 1) * BLOCK];
             let saturated = block.iter().any(|s| s.abs() >= 32_000.0);
             self.capture.view_mut(0, 0).copy_from_slice(block);
+            let audible = self.blocks.saturating_sub(self.last_loud) < ECHO_TAIL_BLOCKS;
+            if audible {
+                self.watch_in += block.iter().map(|&s| f64::from(s * s)).sum::<f64>();
+            }
             self.processor
                 .process_capture(false, saturated, None, &mut self.capture);
+            if audible {
+                let out = self.capture.view(0, 0);
+                self.watch_out += out.iter().map(|&s| f64::from(s * s)).sum::<f64>();
+            }
+            self.watch();
+            let target = if self.guard_since.is_some() && audible {
+                GUARD_GAIN
+            } else {
+                1.0
+            };
+            let from = self.gain;
+            for (i, sample) in self.capture.view_mut(0, 0).iter_mut().enumerate() {
+                *sample *= from + (target - from) * (i + 1) as f32 / BLOCK as f32;
+            }
+            self.gain = target;
             self.near_out
                 .extend(self.capture.view(0, 0).iter().copied());
             self.blocks += 1;
+            if self.blocks.is_multiple_of(REPORT_EVERY) {
+                let stats = self.stats();
+                tracing::debug!(
+                    erle_db = format_args!("{:.1}", stats.erle_db),
+                    delay_ms = stats.delay_ms,
+                    backlog_ms = self.far.len() * 1000 / AEC_RATE as usize,
+                    render_gaps = stats.render_gaps,
+                    render_drops = stats.render_drops,
+                    guards = stats.guards,
+                    device_offset_ms =
+                        format_args!("{:.0}..{:.0}", self.offset_range.0, self.offset_range.1),
+                    "echo canceller"
+                );
+                self.offset_range = (f64::MAX, f64::MIN);
+            }
         }
         self.near_in.drain(..whole * BLOCK);
         for sample in near.iter_mut() {
@@ -216,12 +470,19 @@ impl EchoCanceller for Aec3Canceller {
     }
 
     fn set_playback_lead(&mut self, lead: Duration) {
-        let lead = samples(lead) as f64;
-        self.lead = Some(match self.lead {
-            // Timestamps jitter by a callback or two; follow the trend, not each report.
-            Some(smoothed) => smoothed + 0.02 * (lead - smoothed),
-            None => lead,
-        });
+        // The delay AEC3 will find is the lead, less the backlog waiting here, plus the room.
+        // Only a starting point for it (used when it resets), so a coarse value is enough.
+        self.lead_ms = Some(lead.as_secs_f64() * 1000.0);
+        self.last_lead_ms = self.lead_ms;
+        let backlog_ms = (self.far.len() * 1000 / AEC_RATE as usize) as i32;
+        let hint = lead.as_millis().min(10_000) as i32 - backlog_ms;
+        if !(0..=MAX_HINT_MS).contains(&hint) {
+            return;
+        }
+        if self.hint_ms.is_none_or(|h| (h - hint).abs() >= 8) {
+            self.hint_ms = Some(hint);
+            self.processor.set_audio_buffer_delay(hint);
+        }
     }
 }
 
@@ -269,6 +530,52 @@ mod tests {
         let tail = AEC_RATE as usize * 4..n;
         let erle = 10.0 * (power(&echo[tail.clone()]) / power(&out[tail])).log10();
         assert!(erle > 20.0, "ERLE {erle:.1} dB");
+    }
+
+    /// When the speaker stalls for 100 ms (its stream resumes where it stopped, so the echo
+    /// comes 100 ms later than before), the guard comes on at once and keeps the echo at
+    /// least 25 dB down while AEC3 finds it again, then comes off.
+    #[test]
+    fn a_stalled_speaker_turns_the_guard_on_until_the_echo_is_found_again() {
+        let n = AEC_RATE as usize * 16;
+        let far = voice(n, 0.0);
+        let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+        let chunk = 160;
+        let stall_at = AEC_RATE as usize * 6 / chunk;
+        let stall = 10;
+        // What the speaker plays: the far end, with 100 ms of silence where it stalled.
+        let mut played: Vec<f32> = Vec::with_capacity(n + stall * chunk);
+        for (c, piece) in far.chunks(chunk).enumerate() {
+            if c == stall_at {
+                played.extend(std::iter::repeat_n(0.0, stall * chunk));
+            }
+            played.extend_from_slice(piece);
+        }
+        let delay = AEC_RATE as usize * 120 / 1000;
+        let echo: Vec<f32> = (0..n)
+            .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * played[j]))
+            .collect();
+        let mut aec = Aec3Canceller::new();
+        let mut out = echo.clone();
+        let mut far_chunks = far_i16.chunks(chunk);
+        for (c, near) in out.chunks_mut(chunk).enumerate() {
+            let far = if (stall_at..stall_at + stall).contains(&c) {
+                &[][..]
+            } else {
+                far_chunks.next().unwrap_or(&[])
+            };
+            aec.set_playback_lead(Duration::from_millis(60));
+            aec.process(near, AEC_RATE, far, AEC_RATE);
+            if c == stall_at + stall {
+                assert!(aec.stats().guarded, "{:?}", aec.stats());
+            }
+        }
+        let stats = aec.stats();
+        assert!(stats.guards >= 1, "{stats:?}");
+        assert!(!stats.guarded, "the guard came off: {stats:?}");
+        let after = stall_at * chunk..n;
+        let erle = 10.0 * (power(&echo[after.clone()]) / power(&out[after])).log10();
+        assert!(erle > 25.0, "ERLE {erle:.1} dB after the stall");
     }
 
     /// Near-end speech with no playback passes, one block (4 ms) later.

@@ -80,9 +80,12 @@ impl CaptureEncoder {
     ) {
         self.echo_resampler = None;
         if let Some(rate) = canceller.rate().filter(|&r| r != self.input_rate) {
+            // Both stages stream sample by sample where the ratio allows (see
+            // `StreamResampler::low_latency`), so the canceller's stage adds milliseconds, not
+            // two more 10 ms chunks.
             match (
-                StreamResampler::new(self.input_rate, rate),
-                StreamResampler::new(rate, self.format.sample_rate()),
+                StreamResampler::low_latency(self.input_rate, rate),
+                StreamResampler::low_latency(rate, self.format.sample_rate()),
             ) {
                 (Ok(to_canceller), Ok(to_session)) => {
                     self.echo_resampler = Some(to_canceller);
@@ -149,7 +152,10 @@ impl CaptureEncoder {
             let session_rate = self.format.sample_rate();
             let next = match self.echo_resampler.as_ref() {
                 Some(to_canceller) => (
-                    Some(StreamResampler::new(rate, to_canceller.output_rate())?),
+                    Some(StreamResampler::low_latency(
+                        rate,
+                        to_canceller.output_rate(),
+                    )?),
                     None,
                 ),
                 None => (None, Some(StreamResampler::new(rate, session_rate)?)),

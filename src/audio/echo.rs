@@ -1,13 +1,12 @@
-//! The hook in the capture path where an echo canceller can sit.
+//! The hook in the capture path where an echo canceller sits.
 //!
-//! A loudspeaker feeds the microphone the assistant's own voice. Until a real acoustic echo
-//! canceller is plugged in, the agent uses half-duplex (see
-//! [`HalfDuplexSource`](super::HalfDuplexSource)); this module is the seam for the real thing:
-//! an [`EchoCanceller`] sees each block of microphone audio together with the playback signal
+//! A loudspeaker feeds the microphone the assistant's own voice. Without an echo canceller the
+//! agent uses half-duplex (see [`HalfDuplexSource`](super::HalfDuplexSource)); with one, an
+//! [`EchoCanceller`] sees each block of microphone audio together with the playback signal
 //! that was rendered meanwhile ([`FarEnd`], taken from a sink with
 //! [`AudioSink::far_end`](super::AudioSink::far_end)), and how far the two are apart in time
-//! by the devices' own account ([`EchoCanceller::set_playback_lead`]). The canceller this crate
-//! ships is [`Aec3Canceller`](super::Aec3Canceller).
+//! by the devices' own account ([`EchoCanceller::set_playback_lead`], a hint). The canceller
+//! this crate ships is [`Aec3Canceller`](super::Aec3Canceller).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,9 +32,10 @@ pub trait EchoCanceller: Send {
 
     /// Called before [`process`](Self::process) when the devices report their timing: the
     /// newest playback sample handed over so far is heard `lead` after the newest microphone
-    /// sample was captured (the output and input latencies the sound system reports). A
-    /// canceller can hold the playback signal back by about that much so that its own delay
-    /// estimation only has the acoustic path and the unreported latencies left to find.
+    /// sample was captured (the output and input latencies the sound system reports). The
+    /// reports jitter by a device period or two and can be off by more; a canceller should
+    /// take them as a hint (where to start looking for the echo, how much playback signal it
+    /// may hold back) and find the delay itself: [`Aec3Canceller`](super::Aec3Canceller) does.
     fn set_playback_lead(&mut self, lead: Duration) {
         let _ = lead;
     }

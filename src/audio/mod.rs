@@ -57,6 +57,7 @@ pub mod half_duplex;
 pub mod null;
 pub mod pcm;
 pub mod playback;
+mod polyphase;
 pub mod resample;
 pub mod wav;
 

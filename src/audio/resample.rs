@@ -10,6 +10,7 @@ use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
 use super::AudioError;
+use super::polyphase::Polyphase;
 
 /// The rates this crate is tested with; any rate from 1 Hz to 384 kHz works.
 pub const COMMON_RATES: [u32; 6] = [8_000, 16_000, 22_050, 24_000, 44_100, 48_000];
@@ -21,8 +22,10 @@ const MAX_RATE: u32 = 384_000;
 pub struct StreamResampler {
     from: u32,
     to: u32,
-    /// `None` when the rates are equal: samples pass through untouched.
+    /// `None` when the rates are equal (samples pass through untouched) or `poly` is used.
     fft: Option<Box<Fft<f32>>>,
+    /// The low-latency polyphase filter ([`StreamResampler::low_latency`]).
+    poly: Option<Polyphase>,
     /// Input that does not yet fill a chunk.
     pending: Vec<f32>,
     /// One chunk of output.
@@ -95,12 +98,44 @@ impl StreamResampler {
             from,
             to,
             fft,
+            poly: None,
             pending: Vec::new(),
             chunk_out,
             to_trim,
             input_total: 0,
             output_total: 0,
         })
+    }
+
+    /// A resampler that adds as little latency as it can: for ratios of small whole numbers
+    /// (48 kHz, 32 kHz, 24 kHz or 8 kHz to 16 kHz, 16 kHz to 24 kHz, ...) a polyphase filter
+    /// that turns each input sample into output at once, delaying it by the filter's group
+    /// delay only ([`latency`](Self::latency): 1.8 ms between 16 kHz and 24 or 48 kHz, 3.3 ms
+    /// from 8 kHz), instead of 10 ms chunks; for
+    /// other ratios the same resampler as [`new`](Self::new).
+    ///
+    /// Unlike [`new`](Self::new), the filter's delay is not trimmed from the start: the output
+    /// lags the input by [`latency`](Self::latency), and [`flush`](Self::flush) pushes out
+    /// that much more.
+    pub fn low_latency(from: u32, to: u32) -> Result<Self, AudioError> {
+        let mut resampler = Self::new(from, to)?;
+        if let Some(poly) = Polyphase::new(from, to) {
+            resampler.fft = None;
+            resampler.chunk_out = Vec::new();
+            resampler.to_trim = 0;
+            resampler.poly = Some(poly);
+        }
+        Ok(resampler)
+    }
+
+    /// How long the output lags the input for a [`low_latency`](Self::low_latency) polyphase
+    /// filter; zero otherwise (the FFT resampler trims its delay, and holds back up to one
+    /// chunk of input instead).
+    pub fn latency(&self) -> std::time::Duration {
+        match &self.poly {
+            Some(poly) => std::time::Duration::from_secs_f64(poly.delay_seconds(self.from)),
+            None => std::time::Duration::ZERO,
+        }
     }
 
     /// The input rate in Hz.
@@ -120,13 +155,17 @@ impl StreamResampler {
 
     /// Whether samples pass through unchanged (equal rates).
     pub fn is_passthrough(&self) -> bool {
-        self.fft.is_none()
+        self.fft.is_none() && self.poly.is_none()
     }
 
     /// Resamples `input` and appends whatever output is ready to `out`. Some input stays inside
     /// (less than one chunk plus the filter delay) until more arrives or [`flush`](Self::flush).
     pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
         self.input_total += input.len() as u64;
+        if let Some(poly) = self.poly.as_mut() {
+            poly.process(input, out);
+            return;
+        }
         if self.fft.is_none() {
             out.extend_from_slice(input);
             self.output_total += input.len() as u64;
@@ -160,6 +199,11 @@ impl StreamResampler {
     /// duration of the total input (`round(input * to / from)` samples), then makes the
     /// resampler ready for an unrelated stream.
     pub fn flush(&mut self, out: &mut Vec<f32>) {
+        if let Some(poly) = self.poly.as_mut() {
+            poly.flush(out);
+            self.reset();
+            return;
+        }
         let expected = (self.input_total * u64::from(self.to) + u64::from(self.from) / 2)
             / u64::from(self.from);
         if self.fft.is_some() {
@@ -185,6 +229,9 @@ impl StreamResampler {
 
     /// Drops everything inside and starts over, as for a new stream.
     pub fn reset(&mut self) {
+        if let Some(poly) = self.poly.as_mut() {
+            poly.reset();
+        }
         if let Some(fft) = self.fft.as_mut() {
             fft.reset();
             self.to_trim = fft.output_delay();

@@ -13,13 +13,18 @@ use super::support::{Scratch, speech_wav};
 
 /// A PulseAudio server of our own: a `speaker` null sink (the default output) and a `mic` null
 /// sink whose monitor is the default input, so that what is played into `mic` is heard.
-struct Pulse {
+pub(super) struct Pulse {
     dir: tempfile::TempDir,
     daemon: Child,
 }
 
 impl Pulse {
     fn start() -> Pulse {
+        Pulse::start_with(24_000, 1)
+    }
+
+    /// A server whose two null devices run at `rate` Hz with `channels` channels.
+    pub(super) fn start_with(rate: u32, channels: u16) -> Pulse {
         for tool in ["pulseaudio", "pactl", "paplay", "parec"] {
             let found = Command::new(tool).arg("--version").output().is_ok();
             assert!(
@@ -39,8 +44,12 @@ impl Pulse {
                 "--load=module-native-protocol-unix auth-anonymous=1 socket={}",
                 socket.display()
             ))
-            .arg("--load=module-null-sink sink_name=speaker rate=24000 channels=1")
-            .arg("--load=module-null-sink sink_name=mic rate=24000 channels=1")
+            .arg(format!(
+                "--load=module-null-sink sink_name=speaker rate={rate} channels={channels}"
+            ))
+            .arg(format!(
+                "--load=module-null-sink sink_name=mic rate={rate} channels={channels}"
+            ))
             .env("HOME", dir.path())
             .env("XDG_RUNTIME_DIR", &runtime)
             .stdin(Stdio::null())
@@ -69,11 +78,11 @@ impl Pulse {
         pulse
     }
 
-    fn server(&self) -> String {
+    pub(super) fn server(&self) -> String {
         format!("unix:{}", self.dir.path().join("native").display())
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub(super) fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
         command
             .env("HOME", self.dir.path())
@@ -92,7 +101,9 @@ impl Drop for Pulse {
 }
 
 /// Lines of a child's output stream, as they come.
-fn lines(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> mpsc::Receiver<String> {
+pub(super) fn lines(
+    stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel(1024);
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream).lines();
@@ -106,7 +117,7 @@ fn lines(stream: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> mpsc::Re
 }
 
 /// Reads `rx` until a line satisfies `wanted`, keeping everything seen in `seen`.
-async fn until(
+pub(super) async fn until(
     rx: &mut mpsc::Receiver<String>,
     seen: &mut Vec<String>,
     what: &str,
@@ -259,7 +270,7 @@ async fn voice_mode_hears_speech_and_plays_the_answer() {
 }
 
 /// Sends Ctrl-C to `child` and returns its exit code and the rest of its stderr.
-async fn interrupt(
+pub(super) async fn interrupt(
     child: &mut tokio::process::Child,
     stderr: &mut mpsc::Receiver<String>,
     seen: &mut Vec<String>,

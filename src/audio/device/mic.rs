@@ -20,6 +20,9 @@ use crate::protocol::AudioFormat;
 /// How much captured audio waits for the agent before new audio is dropped (and counted).
 const CAPTURE_BUFFER: Duration = Duration::from_secs(2);
 
+/// Shortest microphone period asked of PulseAudio, in ms.
+const PULSE_MIN_PERIOD_MS: u32 = 25;
+
 /// How often [`MicSource::next_frame`] looks for new audio while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 
@@ -70,13 +73,17 @@ impl MicSource {
         let name = device_name(&device);
         let wanted_rate = options.sample_rate.unwrap_or(format.sample_rate());
         let requested = options.device.as_deref();
-        let chosen = choose_config(
-            &device,
-            Direction::Input,
-            requested,
-            wanted_rate,
-            options.buffer_ms,
-        )?;
+        // cpal's PulseAudio client makes the period the server's whole queue for the stream
+        // (`maxlength` = `fragsize`): whenever this process is a period late, the server drops
+        // captured audio. With 10 ms periods a busy machine lost 1-2% of it, which moves the
+        // echo against the playback signal all the time. PulseAudio's own clients get 25 ms
+        // fragments by default; so does this one.
+        let buffer_ms = if host_name == "pulseaudio" {
+            options.buffer_ms.max(PULSE_MIN_PERIOD_MS)
+        } else {
+            options.buffer_ms
+        };
+        let chosen = choose_config(&device, Direction::Input, requested, wanted_rate, buffer_ms)?;
         let rate = chosen.config.sample_rate;
         let encoder = CaptureEncoder::new(rate, format, frame_ms)?;
         let capacity = (u64::from(rate) * CAPTURE_BUFFER.as_millis() as u64 / 1000) as usize;

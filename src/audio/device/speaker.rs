@@ -15,6 +15,9 @@ use crate::audio::playback::{self, PlaybackMonitor, PlaybackQueue, PlaybackRende
 use crate::audio::{AudioError, AudioSink, Direction, FarEnd, Played};
 use crate::protocol::AudioFormat;
 
+/// Shortest speaker period asked of PulseAudio, in ms (the server queues two).
+const PULSE_MIN_PERIOD_MS: u32 = 20;
+
 /// Longest callback buffer rendered in one piece; longer buffers are rendered in pieces.
 const RENDER_BLOCK: Duration = Duration::from_millis(200);
 
@@ -67,12 +70,20 @@ impl SpeakerSink {
         let name = device_name(&device);
         let wanted_rate = options.sample_rate.unwrap_or(format.sample_rate());
         let requested = options.device.as_deref();
+        // cpal's PulseAudio client keeps two periods queued on the server: with 10 ms periods
+        // the speaker underruns whenever this process is 10 ms late, which on a busy machine
+        // is often, and every underrun moves the echo the canceller has learnt.
+        let buffer_ms = if host_name == "pulseaudio" {
+            options.buffer_ms.max(PULSE_MIN_PERIOD_MS)
+        } else {
+            options.buffer_ms
+        };
         let chosen = choose_config(
             &device,
             Direction::Output,
             requested,
             wanted_rate,
-            options.buffer_ms,
+            buffer_ms,
         )?;
         let health = Arc::new(StreamHealth::default());
         let latency_ns = Arc::new(AtomicU64::new(0));
