@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The read buffer of each connection (see `serve`).
+const READ_BUFFER: usize = 8 * 1024;
+
 /// What a new connection reports in `session.created`: the API's defaults.
 pub(super) fn default_session() -> SessionConfig {
     use crate::protocol::{AudioFormat, Modality, ServerVad, TurnDetection, Voice};
@@ -106,7 +109,13 @@ async fn serve(tcp: tokio::net::TcpStream, shared: Arc<Shared>) {
         seen = Some(handshake);
         result
     };
-    let accepted = tokio_tungstenite::accept_hdr_async(tcp, callback).await;
+    // tungstenite zero-fills the free part of its read buffer before every read: with the
+    // default 128 KiB that memset was a third of a tool round trip's instructions (server and
+    // agent together). Client events are small; a large one takes a few reads.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER);
+    let accepted =
+        tokio_tungstenite::accept_hdr_async_with_config(tcp, callback, Some(config)).await;
     let Some(handshake) = seen else {
         return;
     };
