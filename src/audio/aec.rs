@@ -26,10 +26,11 @@
 //!
 //! While it re-converges after such a glitch, what AEC3 lets through of the assistant's voice
 //! would be taken for the user talking. The echo guard covers that: after a stall, a drop, a
-//! speaker's underrun or a move of AEC3's delay, the microphone signal is turned down by 30 dB while the assistant is
-//! audible, until AEC3 has the echo again (its ERLE estimate above 6 dB, and 15 dB measured
-//! between its input and output for half a second of the assistant talking; at least 1 s, at
-//! most 5 s). Barge-in waits for that; on a machine that keeps up it never happens.
+//! speaker's underrun or a move of AEC3's delay, the microphone signal is turned down by 30 dB
+//! while the assistant is audible, until AEC3 has the echo again (its ERLE estimate above 6 dB,
+//! and 15 dB measured between its input and output for half a second of the assistant talking;
+//! at least 1 s, at most 5 s). Barge-in waits for that; on a machine that keeps up it never
+//! happens.
 //!
 //! The canceller adds a fixed delay of one block (4 ms) to the microphone signal.
 
