@@ -18,14 +18,19 @@
 //! When the cushion runs dry (the speaker stalled) the render stream is padded with silence;
 //! when it stays above [`MAX_BACKLOG`] for [`CHECK_EVERY`] (the speaker's clock is faster, or
 //! the canceller started late) the excess is dropped. Either moves the echo in the render
-//! stream, as does a device's own underrun, and AEC3 re-finds it, resetting its filters.
+//! stream, and AEC3 re-finds it, resetting its filters. A speaker's underrun (it played
+//! silence its callback did not hand over) does not: the renderer dates it by the device's
+//! timestamps and puts that silence into the playback signal where it was heard
+//! ([`PlaybackRenderer::render`](super::PlaybackRenderer::render)), and the padding done here
+//! meanwhile is taken back ([`EchoCanceller::playback_underrun`]).
 //!
 //! While it re-converges after such a glitch, what AEC3 lets through of the assistant's voice
-//! would be taken for the user talking. The echo guard covers that: after a stall, a drop or a
-//! move of AEC3's delay, the microphone signal is turned down by 30 dB while the assistant is
-//! audible, until AEC3 has the echo again (its ERLE estimate above 6 dB, and 15 dB measured
-//! between its input and output for half a second of the assistant talking; at least 1 s, at
-//! most 5 s). Barge-in waits for that; on a machine that keeps up it never happens.
+//! would be taken for the user talking. The echo guard covers that: after a stall, a drop, a
+//! speaker's underrun or a move of AEC3's delay, the microphone signal is turned down by 30 dB
+//! while the assistant is audible, until AEC3 has the echo again (its ERLE estimate above 6 dB,
+//! and 15 dB measured between its input and output for half a second of the assistant talking;
+//! at least 1 s, at most 5 s). Barge-in waits for that; on a machine that keeps up it never
+//! happens.
 //!
 //! The canceller adds a fixed delay of one block (4 ms) to the microphone signal.
 
@@ -72,6 +77,9 @@ const ECHO_TAIL_BLOCKS: u64 = 150;
 
 /// Consecutive padded render blocks (a stalled speaker) that turn the echo guard on.
 const GAP_RUN_GUARD: usize = 3;
+
+/// How long padding is remembered for an underrun reported after it, in blocks (200 ms).
+const PAD_MEMORY_BLOCKS: u64 = 50;
 
 /// How far AEC3's delay must move to turn the echo guard on, in ms.
 const DELAY_MOVE_MS: i32 = 8;
@@ -142,6 +150,14 @@ pub struct Aec3Canceller {
     blocks: u64,
     /// Consecutive render blocks padded so far.
     gap_run: usize,
+    /// Silence padded into the render stream since the playback signal last ran dry, that an
+    /// underrun's silence arriving later would count twice, in samples.
+    padded: usize,
+    /// Blocks since the render stream was last padded.
+    since_pad: u64,
+    /// Underrun silence reported and not yet reconciled with the padding, in samples.
+    underrun_pending: usize,
+    underruns: u64,
     /// The last block with a loud playback signal.
     last_loud: u64,
     /// Whether AEC3 has converged once (its ERLE reached [`GUARD_RELEASE_DB`]).
@@ -187,6 +203,8 @@ pub struct AecStats {
     pub render_gaps: u64,
     /// Times a backlog of playback signal above [`MAX_BACKLOG`] was dropped.
     pub render_drops: u64,
+    /// Underruns of the speaker reported ([`EchoCanceller::playback_underrun`]).
+    pub underruns: u64,
     /// Times the echo guard came on (see the [module docs](self)).
     pub guards: u64,
     /// Whether the echo guard is on now.
@@ -219,6 +237,10 @@ impl Aec3Canceller {
             drops: 0,
             blocks: 0,
             gap_run: 0,
+            padded: 0,
+            since_pad: 0,
+            underrun_pending: 0,
+            underruns: 0,
             last_loud: 0,
             converged: false,
             last_delay_ms: None,
@@ -239,6 +261,7 @@ impl Aec3Canceller {
             delay_ms: metrics.delay_ms,
             render_gaps: self.gaps,
             render_drops: self.drops,
+            underruns: self.underruns,
             guards: self.guards,
             guarded: self.guard_since.is_some(),
             blocks: self.blocks,
@@ -334,6 +357,20 @@ impl Aec3Canceller {
         (ms * f64::from(AEC_RATE) / 1000.0) as usize
     }
 
+    /// An underrun's silence is in the render stream where the speaker played it; what this
+    /// canceller padded meanwhile (the playback signal ran dry while the speaker was silent)
+    /// stands for the same silence, so as much of it is taken out of the front of the backlog
+    /// (the underrun's silence, there once the signal ran dry).
+    fn reconcile_underrun(&mut self) {
+        if self.underrun_pending == 0 {
+            return;
+        }
+        let excess = self.underrun_pending.min(self.padded).min(self.far.len());
+        self.far.drain(..excess);
+        self.padded -= excess;
+        self.underrun_pending = 0;
+    }
+
     /// Drops the oldest playback signal, or puts silence before it, to leave `backlog` samples.
     fn set_backlog(&mut self, backlog: usize) {
         if self.far.len() > backlog {
@@ -362,6 +399,8 @@ impl Aec3Canceller {
             self.last_loud = self.blocks;
         }
         if have < BLOCK && self.blocks > 0 {
+            self.padded += BLOCK - have;
+            self.since_pad = 0;
             self.gap_run += 1;
             if self.gap_run == GAP_RUN_GUARD {
                 self.guard("the playback signal stopped for a while");
@@ -374,6 +413,10 @@ impl Aec3Canceller {
         }
         if have == BLOCK {
             self.gap_run = 0;
+            self.since_pad += 1;
+            if self.since_pad > PAD_MEMORY_BLOCKS {
+                self.padded = 0;
+            }
         }
         self.far_min = self.far_min.min(self.far.len());
         self.since_check += 1;
@@ -397,6 +440,7 @@ impl Aec3Canceller {
 impl EchoCanceller for Aec3Canceller {
     fn process(&mut self, near: &mut [f32], near_rate: u32, far_end: &[i16], far_rate: u32) {
         self.take_far(far_end, far_rate);
+        self.reconcile_underrun();
         if near_rate != AEC_RATE {
             // Only the capture path's resampling gets here at another rate; leave it as it is.
             return;
@@ -467,6 +511,16 @@ impl EchoCanceller for Aec3Canceller {
 
     fn rate(&self) -> Option<u32> {
         Some(AEC_RATE)
+    }
+
+    fn playback_underrun(&mut self, silence: Duration) {
+        self.underruns += 1;
+        self.underrun_pending += samples(silence);
+        tracing::debug!(
+            silence_ms = silence.as_millis() as u64,
+            "echo canceller: the speaker underran"
+        );
+        self.guard("the speaker underran");
     }
 
     fn set_playback_lead(&mut self, lead: Duration) {
@@ -576,6 +630,72 @@ mod tests {
         let after = stall_at * chunk..n;
         let erle = 10.0 * (power(&echo[after.clone()]) / power(&out[after])).log10();
         assert!(erle > 25.0, "ERLE {erle:.1} dB after the stall");
+    }
+
+    /// When the speaker underruns for 100 ms and the renderer dates it (the silence the
+    /// speaker played arrives in the playback signal, late, and the underrun is reported), the
+    /// padding the canceller did meanwhile is taken back: the render stream stays aligned with
+    /// what was heard (the backlog is what it was before), the guard comes on at once, and the
+    /// echo stays removed.
+    #[test]
+    fn a_dated_underrun_keeps_the_render_stream_aligned() {
+        let n = AEC_RATE as usize * 12;
+        let far = voice(n, 0.0);
+        let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+        let chunk = 160;
+        let stall_at = AEC_RATE as usize * 6 / chunk;
+        let stall = 10;
+        let mut played: Vec<f32> = Vec::with_capacity(n + stall * chunk);
+        for (c, piece) in far.chunks(chunk).enumerate() {
+            if c == stall_at {
+                played.extend(std::iter::repeat_n(0.0, stall * chunk));
+            }
+            played.extend_from_slice(piece);
+        }
+        let delay = AEC_RATE as usize * 120 / 1000;
+        let echo: Vec<f32> = (0..n)
+            .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * played[j]))
+            .collect();
+        let mut aec = Aec3Canceller::new();
+        let mut out = echo.clone();
+        let mut far_chunks = far_i16.chunks(chunk);
+        let mut backlog_before = 0;
+        let mut delay_before = 0;
+        let mut late = Vec::new();
+        for (c, near) in out.chunks_mut(chunk).enumerate() {
+            aec.set_playback_lead(Duration::from_millis(60));
+            if (stall_at..stall_at + stall).contains(&c) {
+                aec.process(near, AEC_RATE, &[], AEC_RATE);
+                continue;
+            }
+            if c == stall_at - 1 {
+                backlog_before = aec.far.len();
+                delay_before = aec.stats().delay_ms;
+            }
+            late.clear();
+            if c == stall_at + stall {
+                late.resize(stall * chunk, 0);
+                aec.playback_underrun(Duration::from_millis(100));
+            }
+            late.extend_from_slice(far_chunks.next().unwrap_or(&[]));
+            aec.process(near, AEC_RATE, &late, AEC_RATE);
+            if c == stall_at + stall {
+                let stats = aec.stats();
+                assert!(stats.guarded, "{stats:?}");
+                assert_eq!(stats.underruns, 1);
+                assert!(stats.render_gaps > 0, "the stall padded: {stats:?}");
+                assert_eq!(aec.far.len(), backlog_before, "{stats:?}");
+            }
+        }
+        let stats = aec.stats();
+        assert_eq!(
+            stats.delay_ms, delay_before,
+            "AEC3 kept the echo: {stats:?}"
+        );
+        assert_eq!(stats.render_drops, 0, "{stats:?}");
+        let after = stall_at * chunk..n;
+        let erle = 10.0 * (power(&echo[after.clone()]) / power(&out[after])).log10();
+        assert!(erle > 15.0, "ERLE {erle:.1} dB after the underrun");
     }
 
     /// Near-end speech with no playback passes, one block (4 ms) later.

@@ -39,6 +39,15 @@ pub trait EchoCanceller: Send {
     fn set_playback_lead(&mut self, lead: Duration) {
         let _ = lead;
     }
+
+    /// Called before [`process`](Self::process) when the speaker underran: it played
+    /// `silence` that its callback did not hand over. That silence is already in the
+    /// playback signal `process` gets (this call's or an earlier one's), where the speaker
+    /// played it; a canceller that padded its reference for the missing signal meanwhile
+    /// should take that padding back, and may guard against the echo moving.
+    fn playback_underrun(&mut self, silence: Duration) {
+        let _ = silence;
+    }
 }
 
 impl<F> EchoCanceller for F
@@ -127,6 +136,8 @@ pub struct FarEnd {
     pub(crate) clock: Arc<StreamClock>,
     /// Frames read so far.
     pub(crate) read: u64,
+    /// Silence the renderer put into `ring` for the device's underruns, in frames.
+    pub(crate) underrun: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for FarEnd {
@@ -162,6 +173,14 @@ impl FarEnd {
         self.clock.time_of(self.read, self.rate)
     }
 
+    /// Silence the renderer put into the signal for the device's underruns so far, in frames
+    /// (see [`PlaybackRenderer::render`](super::playback::PlaybackRenderer::render)). Read
+    /// before [`drain_into`](Self::drain_into): the silence counted is then in what it drains
+    /// (or drained before).
+    pub fn underrun_frames(&self) -> u64 {
+        self.underrun.load(Ordering::Acquire)
+    }
+
     /// Frames the renderer could not hand over because this reader was behind.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -179,6 +198,8 @@ pub(crate) struct EchoStage {
     canceller: Box<dyn EchoCanceller>,
     far_end: Option<FarEnd>,
     far: Vec<i16>,
+    /// The far end's underrun silence already reported to the canceller, in frames.
+    underrun_seen: u64,
 }
 
 impl EchoStage {
@@ -187,6 +208,7 @@ impl EchoStage {
             canceller,
             far_end,
             far: Vec::new(),
+            underrun_seen: 0,
         }
     }
 
@@ -195,7 +217,15 @@ impl EchoStage {
         self.far.clear();
         let far_rate = match self.far_end.as_mut() {
             Some(far_end) => {
+                let underrun = far_end.underrun_frames();
                 far_end.drain_into(&mut self.far);
+                if underrun > self.underrun_seen {
+                    let frames = underrun - self.underrun_seen;
+                    self.underrun_seen = underrun;
+                    self.canceller.playback_underrun(Duration::from_nanos(
+                        frames * 1_000_000_000 / u64::from(far_end.rate().max(1)),
+                    ));
+                }
                 far_end.rate()
             }
             None => 0,

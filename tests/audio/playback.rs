@@ -211,6 +211,56 @@ fn far_end_sees_the_rendered_signal() {
     assert_eq!(far_end.rate(), 24_000);
 }
 
+/// A device whose output starts later than where its previous output ended played silence in
+/// between (an underrun): the far end gets that much silence before the new frames, and counts
+/// it; a lateness under `UNDERRUN_MIN` (timestamp jitter), an earlier start, one in the
+/// stream's first half second or one over `UNDERRUN_MAX` (a stream restarted) adds nothing.
+#[test]
+fn far_end_dates_the_devices_underruns_with_silence() {
+    let (mut queue, mut renderer) =
+        playback::playback_channel(AudioFormat::Pcm16, 24_000, Duration::from_secs(5)).unwrap();
+    let mut far_end = queue.take_far_end().unwrap();
+    queue.play("item_1", &pcm16_ms(1000)).unwrap();
+    let ms = Duration::from_millis;
+    let t0 = Instant::now();
+    let mut rendered = Vec::new();
+    let mut seen = Vec::new();
+    let mut out = vec![0i16; 240]; // 10 ms
+    let mut render_at = |at: Instant, rendered: &mut Vec<i16>| {
+        renderer.render(&mut out, at);
+        rendered.extend_from_slice(&out);
+    };
+    // Late in the stream's first half second: not counted.
+    render_at(t0 - ms(600), &mut rendered);
+    render_at(t0 - ms(500), &mut rendered);
+    for i in 0..48 {
+        render_at(t0 - ms(480) + ms(10) * i, &mut rendered);
+    }
+    // Back to back, then 20 ms late (jitter), then 5 ms early: no underrun.
+    render_at(t0, &mut rendered);
+    render_at(t0 + ms(10), &mut rendered);
+    render_at(t0 + ms(40), &mut rendered);
+    render_at(t0 + ms(45), &mut rendered);
+    far_end.drain_into(&mut seen);
+    assert_eq!(far_end.underrun_frames(), 0);
+    assert_eq!(seen, rendered);
+    // The next output starts 55 ms after the last one ended (at 55 ms): 1320 frames of
+    // silence, before the new frames.
+    render_at(t0 + ms(110), &mut rendered);
+    assert_eq!(far_end.underrun_frames(), 1_320);
+    let before = seen.len();
+    far_end.drain_into(&mut seen);
+    assert_eq!(seen.len(), before + 1_320 + 240);
+    assert!(seen[before..before + 1_320].iter().all(|&s| s == 0));
+    assert_eq!(seen[before + 1_320..], rendered[before..]);
+    assert!(seen[before + 1_320..].iter().any(|&s| s != 0));
+    // Then back to back again, and a restart 2 s later.
+    render_at(t0 + ms(120), &mut rendered);
+    render_at(t0 + ms(2_130), &mut rendered);
+    assert_eq!(far_end.underrun_frames(), 1_320);
+    assert!(playback::UNDERRUN_MIN > ms(20) && playback::UNDERRUN_MIN <= ms(55));
+}
+
 /// The null sink plays in real time: not finished before the audio's duration has passed.
 #[test]
 fn null_sink_is_paced_in_real_time() {

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-pub use renderer::PlaybackRenderer;
+pub use renderer::{PlaybackRenderer, UNDERRUN_MAX, UNDERRUN_MIN};
 pub use shared::PlaybackMonitor;
 use shared::Shared;
 
@@ -55,7 +55,9 @@ pub fn playback_channel(
         rtrb::RingBuffer::new(frames_in(FAR_END_CAPACITY, render_rate).max(1));
     let far_end_dropped = Arc::new(AtomicU64::new(0));
     let far_end_clock = Arc::new(StreamClock::new());
+    let far_end_underrun = Arc::new(AtomicU64::new(0));
     let far_end = FarEnd {
+        underrun: far_end_underrun.clone(),
         ring: far_consumer,
         rate: render_rate,
         dropped: far_end_dropped.clone(),
@@ -86,6 +88,9 @@ pub fn playback_channel(
         far_end_dropped,
         far_end_clock,
         far_end_written: 0,
+        far_end_underrun,
+        next_heard: None,
+        steady_frames: 0,
     };
     Ok((queue, renderer))
 }

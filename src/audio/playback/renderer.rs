@@ -28,7 +28,30 @@ pub struct PlaybackRenderer {
     pub(super) far_end_clock: Arc<StreamClock>,
     /// Frames copied to the far end so far.
     pub(super) far_end_written: u64,
+    /// Silence put into the far end for the device's underruns so far, in frames.
+    pub(super) far_end_underrun: Arc<AtomicU64>,
+    /// When the frame after the last one rendered is heard, if the device keeps up: a later
+    /// `starts_at` means the device played silence in between (an underrun).
+    pub(super) next_heard: Option<Instant>,
+    /// Frames rendered since the device's stream (re)started.
+    pub(super) steady_frames: u64,
 }
+
+/// A device's output starting at least this much later than where its last output ended is an
+/// underrun (it played silence in between), once the stream has run for half a second and up
+/// to [`UNDERRUN_MAX`]. Less is taken for jitter in its timestamps.
+pub const UNDERRUN_MIN: Duration = Duration::from_millis(30);
+
+/// A device's output starting more than this late is a stream that (re)started, not an
+/// underrun: nothing goes into the far end for it.
+pub const UNDERRUN_MAX: Duration = Duration::from_millis(500);
+
+/// Frames rendered back to back (at the render rate, in ms) after a stream (re)started before
+/// its lateness counts as an underrun: the first callbacks of a stream are dated roughly.
+const SETTLE_MS: u64 = 500;
+
+/// Zeros to copy silence from without allocating.
+static SILENCE: [i16; 256] = [0; 256];
 
 impl std::fmt::Debug for PlaybackRenderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,7 +79,11 @@ impl PlaybackRenderer {
     /// Fills `out` with the next frames and silence after them; returns how many were audio.
     ///
     /// `starts_at` is when `out[0]` will be heard (the callback time plus the device's output
-    /// latency); the frames count as heard one after another from then on.
+    /// latency); the frames count as heard one after another from then on. When it is
+    /// [`UNDERRUN_MIN`] to [`UNDERRUN_MAX`] later than where the previous call's frames ended,
+    /// after the stream has run for half a second, the device played silence in between (an
+    /// underrun): that much silence goes into the far end before these frames, so that an
+    /// echo canceller's reference stays aligned with what was heard.
     pub fn render(&mut self, out: &mut [i16], starts_at: Instant) -> usize {
         self.render_with(out, Some(starts_at))
     }
@@ -86,7 +113,13 @@ impl PlaybackRenderer {
         silence.fill(0);
         self.advance(frames, starts_at);
         let heard_end = match starts_at {
-            Some(start) => start + self.duration_of(out.len()),
+            Some(start) => {
+                self.date_underrun(start);
+                self.steady_frames += out.len() as u64;
+                let end = start + self.duration_of(out.len());
+                self.next_heard = Some(end);
+                end
+            }
             None => Instant::now(),
         };
         self.copy_to_far_end(out, heard_end);
@@ -144,6 +177,41 @@ impl PlaybackRenderer {
         }
         self.position += frames as u64;
         self.shared.publish_dropped(self.position);
+    }
+
+    /// Puts the silence the device played before `starts_at` (since the end of the previous
+    /// output) into the far end, if that was an underrun.
+    fn date_underrun(&mut self, starts_at: Instant) {
+        let Some(expected) = self.next_heard else {
+            return;
+        };
+        let late = starts_at.saturating_duration_since(expected);
+        if late > UNDERRUN_MAX {
+            self.steady_frames = 0;
+            return;
+        }
+        let settled = self.steady_frames >= SETTLE_MS * u64::from(self.shared.render_rate) / 1000;
+        if late < UNDERRUN_MIN || !settled || !self.shared.far_end_enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let rate = u128::from(self.shared.render_rate);
+        let mut frames = (late.as_nanos() * rate / 1_000_000_000) as usize;
+        let mut written = 0;
+        while frames > 0 {
+            let n = frames.min(SILENCE.len());
+            let (done, _) = self.far_end.push_partial_slice(&SILENCE[..n]);
+            written += done.len();
+            frames -= n;
+            if done.len() < n {
+                self.far_end_dropped
+                    .fetch_add((n - done.len() + frames) as u64, Ordering::Relaxed);
+                break;
+            }
+        }
+        self.far_end_written += written as u64;
+        // After the silence is in the ring, so that a reader who sees the count has it.
+        self.far_end_underrun
+            .fetch_add(written as u64, Ordering::Release);
     }
 
     fn copy_to_far_end(&mut self, rendered: &[i16], heard_end: Instant) {
