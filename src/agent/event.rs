@@ -361,8 +361,8 @@ pub(crate) struct EventBus {
     observers: Arc<Mutex<Vec<Observer>>>,
 }
 
-/// Called with each event on the agent's task, under the bus's lock: it must be quick, and
-/// must not emit on the same bus.
+/// Called with each event by the task that emits it (mostly the agent's), under the bus's lock:
+/// it must be quick, and must not emit on the same bus.
 pub(crate) type Observer = Box<dyn FnMut(&AgentEvent) + Send>;
 
 impl EventBus {

@@ -176,7 +176,7 @@ impl AgentHandle {
         self.bus.subscribe(capacity)
     }
 
-    /// Calls `observer` with every event from now on, on the agent's task (see
+    /// Calls `observer` with every event from now on, as it is emitted (see
     /// [`EventBus::observe`]).
     pub(crate) fn observe(&self, observer: super::event::Observer) {
         self.bus.observe(observer)

@@ -35,15 +35,15 @@ pub(crate) async fn run(state: Arc<State>, agent: Agent, call: CallInfo, slot: S
     let span = tracing::info_span!("call", call_id = %call.id, channel = call.channel.as_str());
     async move {
         let handle = agent.handle();
-        // Counted and logged as they happen on the agent's task: no queue, no task of its own.
+        // Counted and logged as they are emitted: no queue, no task of its own.
         handle.observe(watch(state.clone(), call.clone()));
         tracing::info!("session started");
         state.emit(ServeEvent::CallStarted {
             call_id: call.id.clone(),
             channel: call.channel,
         });
-        let run = agent.run();
-        tokio::pin!(run);
+        // On the heap, as the agent loop is: this task holds a pointer to the session.
+        let mut run = Box::pin(agent.run());
         // The server's drain time ran out: the session ends (and still answers its calls).
         let outcome = tokio::select! {
             biased;

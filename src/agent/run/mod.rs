@@ -173,7 +173,8 @@ impl Runtime {
         // Opening (the handshake, TLS) needs a large future for a moment; on the heap it is
         // freed once the session runs instead of sizing every session's task for good.
         match Box::pin(self.open()).await? {
-            Opened::Live(started) => started.run().await,
+            // On the heap, as the loop is (see `Started::run`).
+            Opened::Live(started) => Box::pin(started.run()).await,
             Opened::ShutDown(summary) => Ok(summary),
         }
     }
@@ -329,7 +330,9 @@ impl Started {
             )
         });
 
-        let outcome = state.run_loop().await;
+        // The loop's future (about 4 KiB) on the heap by itself, once per session: the async
+        // fns it runs under hold a pointer to it, not a copy of its state machine each.
+        let outcome = Box::pin(state.run_loop()).await;
 
         uplink_cancel.cancel();
         if let Some(uplink) = uplink {

@@ -186,7 +186,7 @@ fn begin(
     let mut session_config = state.options.config.session();
     session_config.input_audio_format = Some(format);
     session_config.output_audio_format = Some(format);
-    let agent = session::builder(&state)
+    let agent = session::builder(state)
         .map_err(|e| e.to_string())
         .and_then(|builder| {
             builder
