@@ -42,17 +42,18 @@ pub(crate) async fn run(state: Arc<State>, agent: Agent, call: CallInfo, slot: S
             call_id: call.id.clone(),
             channel: call.channel,
         });
+        // The server's drain time ran out: the session ends (and still answers its calls). A
+        // task of its own, waiting once: polled with the session, the shared token's waiter
+        // list would be locked on every wake-up of every session.
+        let end = state.end_sessions.clone();
+        let stop = handle.clone();
+        let drain = tokio::spawn(async move {
+            end.cancelled().await;
+            stop.shutdown();
+        });
         // On the heap, as the agent loop is: this task holds a pointer to the session.
-        let mut run = Box::pin(agent.run());
-        // The server's drain time ran out: the session ends (and still answers its calls).
-        let outcome = tokio::select! {
-            biased;
-            outcome = &mut run => outcome,
-            _ = state.end_sessions.cancelled() => {
-                handle.shutdown();
-                run.await
-            }
-        };
+        let outcome = Box::pin(agent.run()).await;
+        drain.abort();
         let reason = match outcome {
             Ok(summary) => {
                 tracing::info!(
