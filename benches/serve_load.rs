@@ -8,7 +8,9 @@
 //! CPU and memory are the server's alone. Reports lost media frames (caller audio dropped on its
 //! way to the model, as the server counts it), lost tool outputs (calls the model made that got
 //! no output), answer frames the callers received, CPU seconds per call-minute and memory per
-//! call.
+//! call. Memory per call is the growth of the server's RSS once every call is streaming, divided
+//! by the calls: from before the server started (its own fixed memory included), and from the
+//! idle server.
 //!
 //! Run: `cargo bench --bench serve_load` (200 calls for 60 s), or e.g.
 //! `CALLS=50 SECONDS=20 cargo bench --bench serve_load`. With `TRACE_LOST=1` the fake server
@@ -309,7 +311,7 @@ fn main() {
         .build()
         .unwrap();
     let rss_before = rss_kib();
-    let (cpu, peak, dropped) = runtime.block_on(async move {
+    let (cpu, peak, idle, dropped) = runtime.block_on(async move {
         let mut config = Config::default();
         config.agent.url = Some(url);
         config.transcription.enabled = Some(false);
@@ -332,6 +334,9 @@ fn main() {
         let running = tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
+        // The server before its first call: what the calls add is measured from here too.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let idle = rss_kib();
         writeln!(child.stdin.as_mut().unwrap(), "{addr}").unwrap();
         let cpu_before = cpu_seconds();
         // Memory once every call is streaming.
@@ -349,7 +354,7 @@ fn main() {
         let dropped = dropped_frames(addr).await;
         let _ = stop.send(());
         let _ = running.await;
-        (cpu, peak, (dropped, stats))
+        (cpu, peak, idle, (dropped, stats))
     });
     let (dropped, stats) = dropped;
     let stats: Vec<u64> = stats
@@ -362,9 +367,11 @@ fn main() {
     println!(
         "serve_load: {calls} Twilio calls × {seconds} s: {sent} media frames sent, {dropped} lost; \
          {tool_calls} tool calls, {} outputs lost; {received} answer frames received; \
-         {cpu:.2} CPU-s in the server = {:.4} CPU-s per call-minute; memory {:.1} KiB per call",
+         {cpu:.2} CPU-s in the server = {:.4} CPU-s per call-minute; memory {:.1} KiB per call \
+         ({:.1} KiB per call over the idle server's {idle} KiB)",
         tool_calls as i64 - outputs as i64,
         cpu / call_minutes,
         peak.saturating_sub(rss_before) as f64 / calls as f64,
+        peak.saturating_sub(idle) as f64 / calls as f64,
     );
 }

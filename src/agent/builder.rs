@@ -367,7 +367,10 @@ impl AgentBuilder {
             source: self.source,
             sink: self.sink,
         };
-        Ok(Agent { runtime, handle })
+        Ok(Agent {
+            runtime: Box::new(runtime),
+            handle,
+        })
     }
 }
 
@@ -431,7 +434,9 @@ fn is_openai(url: &url::Url) -> bool {
 /// # let _ = summary; Ok(()) }
 /// ```
 pub struct Agent {
-    runtime: Runtime,
+    // Boxed: the agent is moved into the session's task and its run future, and a future keeps
+    // a slot for everything it moved; on the heap, that is a pointer.
+    runtime: Box<Runtime>,
     handle: AgentHandle,
 }
 

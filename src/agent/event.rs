@@ -358,7 +358,12 @@ struct Subscriber {
 #[derive(Clone, Default)]
 pub(crate) struct EventBus {
     subscribers: Arc<Mutex<Vec<Subscriber>>>,
+    observers: Arc<Mutex<Vec<Observer>>>,
 }
+
+/// Called with each event by the task that emits it (mostly the agent's), under the bus's lock:
+/// it must be quick, and must not emit on the same bus.
+pub(crate) type Observer = Box<dyn FnMut(&AgentEvent) + Send>;
 
 impl EventBus {
     pub(crate) fn subscribe(&self, capacity: usize) -> AgentEvents {
@@ -370,12 +375,25 @@ impl EventBus {
         AgentEvents { rx }
     }
 
+    /// Calls `observer` with every event from now on, in place of a queue and a task that
+    /// reads it: for a consumer that only counts or logs (a server's per-call bookkeeping).
+    pub(crate) fn observe(&self, observer: Observer) {
+        self.observers
+            .lock()
+            .expect("event bus lock")
+            .push(observer);
+    }
+
     /// Whether anyone listens (to skip building costly events for nobody).
     pub(crate) fn has_subscribers(&self) -> bool {
         !self.subscribers.lock().expect("event bus lock").is_empty()
+            || !self.observers.lock().expect("event bus lock").is_empty()
     }
 
     pub(crate) fn emit(&self, event: AgentEvent) {
+        for observer in self.observers.lock().expect("event bus lock").iter_mut() {
+            observer(&event);
+        }
         let mut subscribers = self.subscribers.lock().expect("event bus lock");
         subscribers.retain_mut(|sub| {
             if sub.missed > 0 {
@@ -402,12 +420,30 @@ impl EventBus {
     /// Drops every subscriber's sender so that their streams end after the queued events.
     pub(crate) fn close(&self) {
         self.subscribers.lock().expect("event bus lock").clear();
+        self.observers.lock().expect("event bus lock").clear();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn observers_see_every_event_until_the_bus_closes() {
+        let bus = EventBus::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        bus.observe(Box::new(move |event| {
+            log.lock().unwrap().push(format!("{event:?}"));
+        }));
+        assert!(bus.has_subscribers());
+        bus.emit(AgentEvent::UserSpeechStarted);
+        bus.emit(AgentEvent::Idle);
+        bus.close();
+        bus.emit(AgentEvent::UserSpeechStarted);
+        assert!(!bus.has_subscribers());
+        assert_eq!(*seen.lock().unwrap(), ["UserSpeechStarted", "Idle"]);
+    }
 
     #[tokio::test]
     async fn slow_subscribers_lag_instead_of_blocking() {

@@ -176,6 +176,12 @@ impl AgentHandle {
         self.bus.subscribe(capacity)
     }
 
+    /// Calls `observer` with every event from now on, as it is emitted (see
+    /// [`EventBus::observe`]).
+    pub(crate) fn observe(&self, observer: super::event::Observer) {
+        self.bus.observe(observer)
+    }
+
     /// Ends the session: running tools are cancelled, the connection closed, and
     /// [`Agent::run`](super::Agent::run) returns.
     pub fn shutdown(&self) {

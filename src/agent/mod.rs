@@ -18,7 +18,7 @@
 
 mod builder;
 mod calls;
-mod event;
+pub(crate) mod event;
 mod gate;
 mod handle;
 mod handoff;

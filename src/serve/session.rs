@@ -8,6 +8,7 @@ use super::events::ServeEvent;
 use super::metrics::{Channel, ErrorKind};
 use super::slots::Slot;
 use super::state::State;
+use crate::agent::event::Observer;
 use crate::agent::{Agent, AgentBuilder, AgentEvent, AgentHandle};
 
 /// Who is on a call.
@@ -34,20 +35,26 @@ pub(crate) async fn run(state: Arc<State>, agent: Agent, call: CallInfo, slot: S
     let span = tracing::info_span!("call", call_id = %call.id, channel = call.channel.as_str());
     async move {
         let handle = agent.handle();
-        let events = handle.subscribe(256);
-        let watcher = tokio::spawn(watch(state.clone(), events, call.clone()));
+        // Counted and logged as they are emitted: no queue, no task of its own.
+        handle.observe(watch(state.clone(), call.clone()));
         tracing::info!("session started");
         state.emit(ServeEvent::CallStarted {
             call_id: call.id.clone(),
             channel: call.channel,
         });
+        // The server's drain time ran out: the session ends (and still answers its calls). A
+        // task of its own, waiting once: polled with the session, the shared token's waiter
+        // list would be locked on every wake-up of every session.
         let end = state.end_sessions.clone();
         let stop = handle.clone();
         let drain = tokio::spawn(async move {
             end.cancelled().await;
             stop.shutdown();
         });
-        let reason = match agent.run().await {
+        // On the heap, as the agent loop is: this task holds a pointer to the session.
+        let outcome = Box::pin(agent.run()).await;
+        drain.abort();
+        let reason = match outcome {
             Ok(summary) => {
                 tracing::info!(
                     seconds = summary.duration.as_secs_f64(),
@@ -66,8 +73,6 @@ pub(crate) async fn run(state: Arc<State>, agent: Agent, call: CallInfo, slot: S
                 error.to_string()
             }
         };
-        drain.abort();
-        let _ = watcher.await;
         drop(slot);
         state.emit(ServeEvent::CallEnded {
             call_id: call.id,
@@ -80,16 +85,16 @@ pub(crate) async fn run(state: Arc<State>, agent: Agent, call: CallInfo, slot: S
 }
 
 /// Follows a call's events into counters and the log.
-async fn watch(state: Arc<State>, mut events: crate::agent::AgentEvents, call: CallInfo) {
+fn watch(state: Arc<State>, call: CallInfo) -> Observer {
     let mut dropped_ms = 0;
-    while let Some(event) = events.recv().await {
+    Box::new(move |event| {
         match event {
             AgentEvent::InputAudioDropped { total_ms } => {
                 // Caller audio the session lost on its way to the model, in 20 ms frames.
                 state
                     .metrics
                     .frames_dropped(total_ms.saturating_sub(dropped_ms).div_ceil(20));
-                dropped_ms = dropped_ms.max(total_ms);
+                dropped_ms = dropped_ms.max(*total_ms);
             }
             AgentEvent::ToolFinished {
                 name,
@@ -98,15 +103,15 @@ async fn watch(state: Arc<State>, mut events: crate::agent::AgentEvents, call: C
                 duration,
                 ..
             } => {
-                state.metrics.tool_call(&name, duration);
+                state.metrics.tool_call(name, *duration);
                 if !status.is_ok() {
                     state.error(ErrorKind::Tool);
                 }
                 tracing::info!(tool = %name, ?status, ms = duration.as_millis() as u64, "tool call");
                 state.emit(ServeEvent::ToolCall {
                     call_id: call.id.clone(),
-                    name,
-                    output,
+                    name: name.clone(),
+                    output: output.clone(),
                 });
             }
             AgentEvent::ServerError(error) => {
@@ -123,7 +128,7 @@ async fn watch(state: Arc<State>, mut events: crate::agent::AgentEvents, call: C
             }
             _ => {}
         }
-    }
+    })
 }
 
 /// Sends a keypad digit to the model as text when `[serve] dtmf_as_text` says so; always

@@ -28,8 +28,11 @@ pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const OUTGOING_CAPACITY: usize = 512;
 /// The socket's read buffer (see `connect_with_recorder`).
 const READ_BUFFER: usize = 8 * 1024;
-/// Queued outgoing bytes past which tungstenite writes before the flush.
-const WRITE_BUFFER: usize = 16 * 1024;
+/// Queued outgoing bytes past which tungstenite writes before the flush. Its buffer keeps the
+/// capacity of the largest burst for the whole session, and a session that fell behind sends
+/// its queued audio appends (about 300 bytes each) in one burst: a small threshold keeps that
+/// buffer near the size of the largest single event instead.
+const WRITE_BUFFER: usize = 2 * 1024;
 /// How many frames may wait for the consumer before the reader stops reading.
 const INCOMING_CAPACITY: usize = 1024;
 

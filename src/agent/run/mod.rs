@@ -153,8 +153,11 @@ pub(crate) enum Opened {
 }
 
 /// An agent whose first connection is open and configured, not yet running its loop.
+///
+/// Everything here is on the heap, so that a session's task holds pointers rather than copies:
+/// an async fn keeps a slot for each value it moves, for as long as the value's scope lasts.
 pub(crate) struct Started {
-    state: Loop,
+    state: Box<Loop>,
     source: Option<Box<dyn AudioSource>>,
     commands_tx: mpsc::Sender<Command>,
     sender_rx: watch::Receiver<Option<EventSender>>,
@@ -166,18 +169,19 @@ pub(crate) struct Started {
 
 impl Runtime {
     /// Runs the session to its end: [`Runtime::open`], then [`Started::run`].
-    pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
+    pub(crate) async fn run(self: Box<Self>) -> Result<SessionSummary, crate::Error> {
         // Opening (the handshake, TLS) needs a large future for a moment; on the heap it is
         // freed once the session runs instead of sizing every session's task for good.
         match Box::pin(self.open()).await? {
-            Opened::Live(started) => started.run().await,
+            // On the heap, as the loop is (see `Started::run`).
+            Opened::Live(started) => Box::pin(started.run()).await,
             Opened::ShutDown(summary) => Ok(summary),
         }
     }
 
     /// Opens and configures the first connection. A refused key or a wrong URL is the caller's
     /// to fix, so it comes back here rather than being retried.
-    pub(crate) async fn open(self) -> Result<Opened, crate::Error> {
+    pub(crate) async fn open(self: Box<Self>) -> Result<Opened, crate::Error> {
         let Runtime {
             #[cfg_attr(not(feature = "mcp"), allow(unused_mut))]
             mut settings,
@@ -187,7 +191,7 @@ impl Runtime {
             shutdown,
             source,
             sink,
-        } = self;
+        } = *self;
         #[cfg(feature = "mcp")]
         let mcp = tokio::select! {
             _ = shutdown.cancelled() => {
@@ -225,7 +229,7 @@ impl Runtime {
         let monitor = sink.as_ref().and_then(|sink| sink.monitor());
         let session_span = tracing::info_span!("session", model = %settings.connect.model);
         let settings_start_agent = settings.roster.as_ref().map(|r| r.start().to_owned());
-        let mut state = Loop {
+        let mut state = Box::new(Loop {
             calls: Calls::new(
                 settings.tools.clone(),
                 info,
@@ -264,7 +268,7 @@ impl Runtime {
             tool_spans: HashMap::new(),
             hosted: hosted::Hosted::default(),
             ending: false,
-        };
+        });
         state.bus.emit(AgentEvent::State(AgentState::Connecting));
 
         let connection = tokio::select! {
@@ -300,7 +304,7 @@ impl Runtime {
 
 impl Started {
     /// Runs the loop until the session ends, then closes everything.
-    pub(crate) async fn run(self) -> Result<SessionSummary, crate::Error> {
+    pub(crate) async fn run(self: Box<Self>) -> Result<SessionSummary, crate::Error> {
         let Started {
             mut state,
             source,
@@ -309,7 +313,7 @@ impl Started {
             input_format,
             #[cfg(feature = "mcp")]
             mcp,
-        } = self;
+        } = *self;
         let uplink_cancel = state.shutdown.child_token();
         let uplink = source.map(|source| {
             tokio::spawn(
@@ -326,7 +330,9 @@ impl Started {
             )
         });
 
-        let outcome = state.run_loop().await;
+        // The loop's future (about 4 KiB) on the heap by itself, once per session: the async
+        // fns it runs under hold a pointer to it, not a copy of its state machine each.
+        let outcome = Box::pin(state.run_loop()).await;
 
         uplink_cancel.cancel();
         if let Some(uplink) = uplink {

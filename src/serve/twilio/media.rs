@@ -12,13 +12,16 @@ use base64::Engine as _;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::messages::{Inbound, Outbound, StartInfo};
 use super::sink::{Marks, TwilioSink};
-use crate::audio::{AudioError, ChannelSource};
+use crate::agent::AgentHandle;
+use crate::audio::{AudioError, ChannelFeeder, ChannelSource};
 use crate::protocol::AudioFormat;
 use crate::serve::metrics::{Channel, ErrorKind};
 use crate::serve::session::{self, CallInfo};
+use crate::serve::slots::Slot;
 use crate::serve::state::State;
 
 /// How long a new socket may take to send `start`.
@@ -28,7 +31,7 @@ const INPUT_QUEUE: usize = 100;
 /// Read buffer of the socket. Twilio's messages are small (a 20 ms `media` is about 300 bytes)
 /// and tungstenite zero-fills the free part of this buffer on every read, so the default
 /// (128 KiB) would cost most of a call's memory and a large memset per frame.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 2 * 1024;
 /// Queued outgoing bytes past which a write goes out before the flush.
 const WRITE_BUFFER: usize = 8 * 1024;
 /// WebSocket close code for a policy violation (no valid token).
@@ -105,37 +108,16 @@ async fn stream(state: Arc<State>, socket: WebSocket) {
         id: start.call_sid.clone(),
         channel: Channel::Twilio,
     };
-
-    // µ-law 8 kHz both ways: the caller's bytes go to the session as they are.
-    let format = AudioFormat::G711Ulaw;
-    let (source, feeder) = ChannelSource::new(format, 20, INPUT_QUEUE).expect("valid parameters");
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
-    let marks = Arc::new(Mutex::new(Marks::default()));
-    let sink = TwilioSink::new(out_tx, marks.clone());
-    let mut session_config = state.options.config.session();
-    session_config.input_audio_format = Some(format);
-    session_config.output_audio_format = Some(format);
-    let agent = session::builder(&state)
-        .map_err(|e| e.to_string())
-        .and_then(|builder| {
-            builder
-                .session(session_config)
-                .audio_source(source)
-                .audio_sink(sink)
-                .build()
-                .map_err(|e| e.to_string())
-        });
-    let agent = match agent {
-        Ok(agent) => agent,
-        Err(error) => {
-            state.error(ErrorKind::Session);
-            tracing::error!(call_id = %call.id, %error, "the agent could not be built");
-            return close(writer, 1011, "agent unavailable").await;
-        }
+    let Running {
+        handle,
+        feeder,
+        marks,
+        mut run,
+        writer_task,
+    } = match begin(&state, &start, call.clone(), slot, writer) {
+        Ok(running) => running,
+        Err(writer) => return close(writer, 1011, "agent unavailable").await,
     };
-    let handle = agent.handle();
-    let writer_task = tokio::spawn(write(writer, out_rx, start.stream_sid.clone()));
-    let mut run = tokio::spawn(session::run(state.clone(), agent, call.clone(), slot));
 
     loop {
         tokio::select! {
@@ -173,6 +155,62 @@ async fn stream(state: Arc<State>, socket: WebSocket) {
         let _ = run.await;
     }
     let _ = writer_task.await;
+}
+
+/// A call's session, started.
+struct Running {
+    handle: AgentHandle,
+    feeder: ChannelFeeder,
+    marks: Arc<Mutex<Marks>>,
+    run: JoinHandle<()>,
+    writer_task: JoinHandle<()>,
+}
+
+/// Builds the call's agent and starts its tasks; gives the writer back if the agent cannot be
+/// built. Not async: the socket's task holds only what `Running` holds, not the builder and
+/// the agent that were moved away (an async fn keeps a slot for every local in scope at an
+/// await).
+fn begin(
+    state: &Arc<State>,
+    start: &StartInfo,
+    call: CallInfo,
+    slot: Slot,
+    writer: Writer,
+) -> Result<Running, Writer> {
+    // µ-law 8 kHz both ways: the caller's bytes go to the session as they are.
+    let format = AudioFormat::G711Ulaw;
+    let (source, feeder) = ChannelSource::new(format, 20, INPUT_QUEUE).expect("valid parameters");
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let marks = Arc::new(Mutex::new(Marks::default()));
+    let sink = TwilioSink::new(out_tx, marks.clone());
+    let mut session_config = state.options.config.session();
+    session_config.input_audio_format = Some(format);
+    session_config.output_audio_format = Some(format);
+    let agent = session::builder(state)
+        .map_err(|e| e.to_string())
+        .and_then(|builder| {
+            builder
+                .session(session_config)
+                .audio_source(source)
+                .audio_sink(sink)
+                .build()
+                .map_err(|e| e.to_string())
+        });
+    let agent = match agent {
+        Ok(agent) => agent,
+        Err(error) => {
+            state.error(ErrorKind::Session);
+            tracing::error!(call_id = %call.id, %error, "the agent could not be built");
+            return Err(writer);
+        }
+    };
+    Ok(Running {
+        handle: agent.handle(),
+        feeder,
+        marks,
+        writer_task: tokio::spawn(write(writer, out_rx, start.stream_sid.clone())),
+        run: tokio::spawn(session::run(state.clone(), agent, call, slot)),
+    })
 }
 
 /// Sends the sink's messages to Twilio until the session drops the sink, then closes. What is
