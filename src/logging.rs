@@ -31,7 +31,8 @@
 //!   every level and from every crate, including `log` records that `tracing-log` forwards
 //!   (which is how `tungstenite`, `rustls` and `reqwest` log; `fmt().init()` installs that
 //!   bridge).
-//! - The secrets given to [`Redactor::add_secret`], wherever they appear in a line, and, without
+//! - The secrets given to [`Redactor::add_secret`], wherever they appear in a line (as text,
+//!   and hex-encoded as `tungstenite` prints frame payloads at TRACE), and, without
 //!   being told, anything shaped like one: the token after `Bearer `, the value of an `api-key:`
 //!   header, and `sk-…` / `ek_…` tokens of 16 or more characters.
 //!
@@ -88,12 +89,18 @@ impl Redactor {
         if value.len() < MIN_SECRET_LEN {
             return;
         }
+        // tungstenite logs received frames at TRACE with their payload in hex, so a secret that
+        // travels inside a frame (a hosted MCP server's `authorization`, echoed back in
+        // `session.updated`) shows in that form too.
+        let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
         let mut secrets = self.secrets.write().unwrap_or_else(PoisonError::into_inner);
-        if !secrets.iter().any(|s| s == value) {
-            secrets.push(value.to_owned());
-            // Longest first, so that a secret containing another is masked whole.
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for form in [value.to_owned(), hex] {
+            if !secrets.contains(&form) {
+                secrets.push(form);
+            }
         }
+        // Longest first, so that a secret containing another is masked whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     /// `text` with every secret replaced by `***`.
@@ -279,6 +286,23 @@ mod tests {
              OPENAI_API_KEY is set; sk-short; task-1234567890abcdefghij"
         );
         assert!(matches!(r.redact("nothing to see"), Cow::Borrowed(_)));
+    }
+
+    /// tungstenite's TRACE line for a received frame prints the payload in hex.
+    #[test]
+    fn a_secret_is_redacted_in_a_hex_dump_too() {
+        let r = Redactor::new();
+        r.add_secret(&ApiKey::new("hosted-token-0042"));
+        let payload = r#"{"authorization":"hosted-token-0042"}"#;
+        let hex: String = payload.bytes().map(|b| format!("{b:02x}")).collect();
+        let line = format!("received frame payload: 0x{hex}");
+        let redacted = r.redact(&line);
+        let token_hex: String = "hosted-token-0042"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(!redacted.contains(&token_hex), "{redacted}");
+        assert!(redacted.contains("***"), "{redacted}");
     }
 
     /// A line written in pieces is redacted whole.
