@@ -43,6 +43,18 @@ pub(crate) struct Settings {
     pub(crate) tool_origins: crate::mcp::Origins,
 }
 
+impl Settings {
+    /// What no program a tool or MCP server starts may see: the API key and the hosted MCP
+    /// servers' tokens.
+    pub(crate) fn withheld_secrets(&self) -> Vec<crate::ApiKey> {
+        let hosted = self
+            .hosted_mcp
+            .iter()
+            .filter_map(|d| d.authorization.clone());
+        self.connect.api_key.iter().cloned().chain(hosted).collect()
+    }
+}
+
 /// The environment variable the key is read from when none is given.
 const KEY_ENV: &str = "OPENAI_API_KEY";
 

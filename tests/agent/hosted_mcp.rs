@@ -377,3 +377,38 @@ fn the_beta_dialect_is_refused() {
     );
     assert!(error.to_string().contains("GA"), "{error}");
 }
+
+/// A hosted server's token is withheld like the key: a Rust tool that starts a program
+/// through `ChildEnv::withhold_from` cannot hand it a variable holding the token.
+#[tokio::test]
+async fn the_hosted_token_is_withheld_from_tools_programs() {
+    use realtime_agent::tool::{ChildEnv, ToolContext, tool};
+
+    realtime_agent::tool_args! {
+        struct NoArgs {}
+    }
+    let env_names = tool(
+        "env_names",
+        "Names the variables a program would get.",
+        |_: NoArgs, ctx: ToolContext| async move {
+            let env = ChildEnv::inherit().withhold_from(&ctx).resolve_from([
+                ("COPY_OF_TOKEN".into(), TOKEN.into()),
+                ("VISIBLE".into(), "yes".into()),
+            ]);
+            Ok(env.names().join(","))
+        },
+    );
+    let server = FakeServer::builder()
+        .hosted_mcp_server(docs_server())
+        .reply(Reply::call("env_names", json!({})))
+        .reply(Reply::text("done"))
+        .start()
+        .await;
+    let mut agent = start(&server, |b| b.hosted_mcp(docs()).tool(env_names)).await;
+    agent.handle.send_text("Which variables?").await.unwrap();
+    until_idle(&mut agent.events).await;
+    let outputs = super::support::outputs(&server);
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+    assert_eq!(outputs[0].1, "VISIBLE");
+    agent.stop().await;
+}

@@ -233,7 +233,7 @@ impl Runtime {
             calls: Calls::new(
                 settings.tools.clone(),
                 info,
-                settings.connect.api_key.iter().cloned().collect(),
+                settings.withheld_secrets().into(),
             ),
             history: History::new(settings.history_budget_chars),
             settings,
@@ -374,7 +374,7 @@ async fn start_mcp(
         &mut registry,
         &settings.tool_origins,
         Some(notify.clone()),
-        settings.connect.api_key.iter().cloned().collect(),
+        settings.withheld_secrets(),
         Some(crate::mcp::STARTUP_WAIT),
     )
     .await?;
