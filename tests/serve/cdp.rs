@@ -50,7 +50,8 @@ impl Browser {
             .spawn()
             .expect("chromium is installed (.ci/run installs it)");
         let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = tokio::time::timeout(WAIT, async {
+        // A first start with a fresh profile on a loaded 2-core machine has taken over 20 s.
+        let url = tokio::time::timeout(3 * WAIT, async {
             while let Some(line) = lines.next_line().await.unwrap() {
                 if let Some(at) = line.find("ws://") {
                     return line[at..].trim().to_owned();
