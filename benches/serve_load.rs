@@ -8,9 +8,12 @@
 //! CPU and memory are the server's alone. Reports lost media frames (caller audio dropped on its
 //! way to the model, as the server counts it), lost tool outputs (calls the model made that got
 //! no output), answer frames the callers received, CPU seconds per call-minute and memory per
-//! call. Memory per call is the growth of the server's RSS once every call is streaming, divided
-//! by the calls: from before the server started (its own fixed memory included), and from the
-//! idle server.
+//! call. Memory per call is the growth of the server's anonymous memory (heap and stacks) from
+//! the idle server to the moment every call is streaming, divided by the calls. The growth of
+//! the whole RSS is printed too: it also counts the pages of the binary's code and data that
+//! the first calls bring in (shared with every process running the binary, and the same for one
+//! call or a thousand), so divided by the calls it overstates what a call costs, the more so
+//! the fewer the calls.
 //!
 //! Run: `cargo bench --bench serve_load` (200 calls for 60 s), or e.g.
 //! `CALLS=50 SECONDS=20 cargo bench --bench serve_load`. With `TRACE_LOST=1` the fake server
@@ -57,13 +60,32 @@ fn cpu_seconds() -> f64 {
     ticks as f64 / 100.0
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+/// This process's resident memory, from `/proc/self/status`.
+#[derive(Clone, Copy)]
+struct Resident {
+    /// All of it (`VmRSS`), KiB.
+    total: u64,
+    /// Anonymous pages (`RssAnon`: the heap and the stacks), KiB.
+    anon: u64,
+    /// Pages of mapped files (`RssFile`: the binary's code and data, shared with every process
+    /// running it), KiB.
+    file: u64,
+}
+
+fn resident() -> Resident {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    Resident {
+        total: field("VmRSS:"),
+        anon: field("RssAnon:"),
+        file: field("RssFile:"),
+    }
 }
 
 /// 20 ms of µ-law: a 300 Hz tone (speech to the fake's VAD) or silence.
@@ -310,7 +332,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let rss_before = rss_kib();
+    let before = resident();
     let (cpu, peak, idle, dropped) = runtime.block_on(async move {
         let mut config = Config::default();
         config.agent.url = Some(url);
@@ -336,12 +358,12 @@ fn main() {
         }));
         // The server before its first call: what the calls add is measured from here too.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let idle = rss_kib();
+        let idle = resident();
         writeln!(child.stdin.as_mut().unwrap(), "{addr}").unwrap();
         let cpu_before = cpu_seconds();
         // Memory once every call is streaming.
         tokio::time::sleep(Duration::from_secs(seconds.min(10) / 2 + 2)).await;
-        let peak = rss_kib();
+        let peak = resident();
         let stats = tokio::task::spawn_blocking(move || {
             let mut line = String::new();
             out.read_line(&mut line).unwrap();
@@ -364,14 +386,23 @@ fn main() {
         .collect();
     let (sent, received, tool_calls, outputs) = (stats[0], stats[1], stats[2], stats[3]);
     let call_minutes = calls as f64 * seconds as f64 / 60.0;
+    let per_call = |after: u64, before: u64| after.saturating_sub(before) as f64 / calls as f64;
     println!(
         "serve_load: {calls} Twilio calls × {seconds} s: {sent} media frames sent, {dropped} lost; \
          {tool_calls} tool calls, {} outputs lost; {received} answer frames received; \
-         {cpu:.2} CPU-s in the server = {:.4} CPU-s per call-minute; memory {:.1} KiB per call \
-         ({:.1} KiB per call over the idle server's {idle} KiB)",
+         {cpu:.2} CPU-s in the server = {:.4} CPU-s per call-minute",
         tool_calls as i64 - outputs as i64,
         cpu / call_minutes,
-        peak.saturating_sub(rss_before) as f64 / calls as f64,
-        peak.saturating_sub(idle) as f64 / calls as f64,
+    );
+    println!(
+        "serve_load memory per call: {:.1} KiB of heap and stacks (anonymous RSS over the idle \
+         server's {} KiB); RSS {:.1} KiB over the idle server, {:.1} KiB from before it started \
+         (these include the binary's code that the calls paged in once: {} KiB, {:.1} KiB per call)",
+        per_call(peak.anon, idle.anon),
+        idle.anon,
+        per_call(peak.total, idle.total),
+        per_call(peak.total, before.total),
+        peak.file.saturating_sub(idle.file),
+        per_call(peak.file, idle.file),
     );
 }
