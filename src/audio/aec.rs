@@ -24,6 +24,16 @@
 //! ([`PlaybackRenderer::render`](super::PlaybackRenderer::render)), and the padding done here
 //! meanwhile is taken back ([`EchoCanceller::playback_underrun`]).
 //!
+//! Playback that reaches the canceller late while the speaker plays on (this process stalled,
+//! not the device) is padded over all the same, which leaves the render stream behind the echo
+//! by the padding. The devices' timestamps cannot tell this from an underrun (their jitter here
+//! is larger than the shift), but the backlog can: its floor, its lowest point over each
+//! 100 ms, stays put to the sample while both streams flow, and comes back higher by exactly
+//! the padding once the late signal arrives. Then the padding's worth is dropped
+//! (`BacklogFloor`) and AEC3 keeps the echo; the microphone is turned down from the first
+//! matching window until 200 ms after. Other rises of the floor are left to AEC3: how the
+//! devices' bursts interleave moves it by up to a burst with nothing misaligned.
+//!
 //! While it re-converges after such a glitch, what AEC3 lets through of the assistant's voice
 //! would be taken for the user talking. The echo guard covers that: after a stall, a drop, a
 //! speaker's underrun or a move of AEC3's delay, the microphone signal is turned down by 30 dB
@@ -107,6 +117,20 @@ const MAX_GUARD_BLOCKS: u64 = 1250;
 /// Gain on the microphone signal while guarded and the assistant is audible (-30 dB).
 const GUARD_GAIN: f32 = 0.031_6;
 
+/// Blocks in one window of the backlog's floor (100 ms: the speaker's 20 ms bursts and the
+/// microphone's 25 ms ones meet in every phase within it).
+const FLOOR_WINDOW: u64 = 25;
+
+/// Undisturbed windows whose floors make the reference a rise is measured from.
+const FLOOR_HISTORY: usize = 5;
+
+/// Windows in a row whose floor must have risen by the padding before it is dropped.
+const RISE_WINDOWS: u32 = 2;
+
+/// How long the microphone stays turned down after the render stream was put back, while
+/// AEC3's filter unlearns what it adapted to in between, in blocks (200 ms).
+const REALIGN_SETTLE_BLOCKS: u64 = 50;
+
 /// Blocks between two looks at AEC3's figures (100 ms).
 const WATCH_EVERY: u64 = 25;
 
@@ -116,6 +140,113 @@ const REPORT_EVERY: u64 = 500;
 /// Samples in `duration` at [`AEC_RATE`].
 fn samples(duration: Duration) -> usize {
     (duration.as_micros() as u64 * u64::from(AEC_RATE) / 1_000_000) as usize
+}
+
+/// The backlog's floor, window by window: how much playback signal is left waiting at the
+/// lowest point of each [`FLOOR_WINDOW`]. While both streams flow with the same bursts it
+/// stays put to the sample. Playback that came late while the speaker played on is padded over
+/// when the backlog runs dry, and when the late signal then arrives the floor comes back higher
+/// by exactly the padding: the render stream has fallen behind the echo by that much. A floor
+/// that rises by the padding (within half a block) for [`RISE_WINDOWS`] is put back by
+/// dropping the padding's worth. Any other rise is left alone: a change in how the devices'
+/// bursts interleave moves the floor by up to a burst with nothing misaligned, and acting on it
+/// would misalign the streams (AEC3 re-finds the echo by itself then).
+#[derive(Debug)]
+struct BacklogFloor {
+    /// The lowest backlog seen in this window, in samples.
+    low: usize,
+    /// Blocks seen in this window.
+    blocks: u64,
+    /// Whether the backlog was cut in this window (its floor says nothing then).
+    cut: bool,
+    /// Silence padded in since the last undisturbed window, in samples.
+    padded: usize,
+    /// The floors of the last undisturbed windows, oldest first, while no padding is pending.
+    history: VecDeque<usize>,
+    /// Windows in a row risen by the padding since it was padded.
+    matched: u32,
+    /// Undisturbed windows seen since the padding.
+    since_padding: u32,
+}
+
+impl BacklogFloor {
+    fn new() -> Self {
+        Self {
+            low: usize::MAX,
+            blocks: 0,
+            cut: false,
+            padded: 0,
+            history: VecDeque::with_capacity(FLOOR_HISTORY + 1),
+            matched: 0,
+            since_padding: 0,
+        }
+    }
+
+    /// `samples` of silence were padded into the render stream.
+    fn padded(&mut self, samples: usize) {
+        self.padded += samples;
+        self.matched = 0;
+        self.since_padding = 0;
+    }
+
+    /// The backlog was cut (a trim, an underrun's padding taken back): what was padded is
+    /// accounted for, and this window's floor says nothing.
+    fn cut(&mut self) {
+        self.cut = true;
+        self.padded = 0;
+        self.matched = 0;
+    }
+
+    /// Whether the last window rose by the padding (the next one confirms it).
+    fn rising(&self) -> bool {
+        self.matched > 0
+    }
+
+    /// The backlog after one render block; at the end of a window that confirms a padding
+    /// the late playback came after, the samples to drop to put the render stream back.
+    fn observe(&mut self, backlog: usize) -> Option<usize> {
+        self.low = self.low.min(backlog);
+        self.blocks += 1;
+        if self.blocks < FLOOR_WINDOW {
+            return None;
+        }
+        let floor = std::mem::replace(&mut self.low, usize::MAX);
+        self.blocks = 0;
+        if std::mem::take(&mut self.cut) || floor == 0 {
+            // Cut, or ran dry (and padded) in this window.
+            return None;
+        }
+        if self.padded == 0 {
+            self.history.push_back(floor);
+            if self.history.len() > FLOOR_HISTORY {
+                self.history.pop_front();
+            }
+            return None;
+        }
+        // The highest recent floor: jitter lowers a window's floor, never raises it.
+        let reference = (self.history.len() == FLOOR_HISTORY)
+            .then(|| self.history.iter().max().copied())
+            .flatten();
+        self.since_padding += 1;
+        let matches =
+            reference.is_some_and(|reference| floor.abs_diff(reference + self.padded) <= BLOCK / 2);
+        if matches {
+            self.matched += 1;
+            if self.matched >= RISE_WINDOWS {
+                let behind = std::mem::take(&mut self.padded);
+                self.matched = 0;
+                return Some(behind);
+            }
+        } else {
+            self.matched = 0;
+            if self.since_padding >= RISE_WINDOWS {
+                // Not the late-playback signature: the padding stands (a real gap).
+                self.padded = 0;
+                self.history.clear();
+            }
+        }
+        None
+    }
 }
 
 /// WebRTC's AEC3 as an [`EchoCanceller`]. See the [module docs](self).
@@ -134,6 +265,12 @@ pub struct Aec3Canceller {
     near_out: VecDeque<f32>,
     /// The smallest backlog of playback signal since the last check, in samples.
     far_min: usize,
+    /// The backlog's floor, to put the render stream back when it falls behind.
+    floor: BacklogFloor,
+    /// Times the render stream was put back ([`BacklogFloor`]).
+    realigns: u64,
+    /// The block until which the microphone stays turned down after a put-back.
+    settle_until: u64,
     /// Blocks processed since the last check.
     since_check: usize,
     /// The last starting delay given to AEC3, in ms.
@@ -207,6 +344,8 @@ pub struct AecStats {
     pub underruns: u64,
     /// Times the echo guard came on (see the [module docs](self)).
     pub guards: u64,
+    /// Times the render stream had fallen behind the microphone's and was put back.
+    pub realigns: u64,
     /// Whether the echo guard is on now.
     pub guarded: bool,
     /// Blocks processed.
@@ -228,6 +367,9 @@ impl Aec3Canceller {
             near_in: Vec::with_capacity(BLOCK * 16),
             near_out: std::iter::repeat_n(0.0, BLOCK).collect(),
             far_min: usize::MAX,
+            floor: BacklogFloor::new(),
+            realigns: 0,
+            settle_until: 0,
             since_check: 0,
             hint_ms: None,
             lead_ms: None,
@@ -263,6 +405,7 @@ impl Aec3Canceller {
             render_drops: self.drops,
             underruns: self.underruns,
             guards: self.guards,
+            realigns: self.realigns,
             guarded: self.guard_since.is_some(),
             blocks: self.blocks,
         }
@@ -367,6 +510,7 @@ impl Aec3Canceller {
         }
         let excess = self.underrun_pending.min(self.padded).min(self.far.len());
         self.far.drain(..excess);
+        self.floor.cut();
         self.padded -= excess;
         self.underrun_pending = 0;
     }
@@ -399,6 +543,7 @@ impl Aec3Canceller {
             self.last_loud = self.blocks;
         }
         if have < BLOCK && self.blocks > 0 {
+            self.floor.padded(BLOCK - have);
             self.padded += BLOCK - have;
             self.since_pad = 0;
             self.gap_run += 1;
@@ -418,12 +563,23 @@ impl Aec3Canceller {
                 self.padded = 0;
             }
         }
+        if let Some(behind) = self.floor.observe(self.far.len()) {
+            let behind = behind.min(self.far.len());
+            self.far.drain(..behind);
+            self.realigns += 1;
+            self.settle_until = self.blocks + REALIGN_SETTLE_BLOCKS;
+            tracing::debug!(
+                dropped_samples = behind,
+                "echo canceller: playback came late and was padded over; render stream put back"
+            );
+        }
         self.far_min = self.far_min.min(self.far.len());
         self.since_check += 1;
         if self.since_check >= samples(CHECK_EVERY) / BLOCK {
             if self.far_min != usize::MAX && self.far_min > samples(MAX_BACKLOG) {
                 let excess = self.far_min.saturating_sub(self.cushion());
                 self.far.drain(..excess);
+                self.floor.cut();
                 self.drops += 1;
                 self.guard("playback signal dropped");
                 tracing::debug!(
@@ -474,11 +630,14 @@ impl EchoCanceller for Aec3Canceller {
                 self.watch_out += out.iter().map(|&s| f64::from(s * s)).sum::<f64>();
             }
             self.watch();
-            let target = if self.guard_since.is_some() && audible {
-                GUARD_GAIN
-            } else {
-                1.0
-            };
+            // A risen floor may be the render stream falling behind (the echo would get
+            // through until it is put back) or a window's jitter: the microphone is turned
+            // down until the next window says which, and briefly after a put-back, without
+            // holding off barge-in for as long as the echo guard does.
+            let guarded = self.guard_since.is_some()
+                || self.floor.rising()
+                || self.blocks < self.settle_until;
+            let target = if guarded && audible { GUARD_GAIN } else { 1.0 };
             let from = self.gain;
             for (i, sample) in self.capture.view_mut(0, 0).iter_mut().enumerate() {
                 *sample *= from + (target - from) * (i + 1) as f32 / BLOCK as f32;
@@ -495,6 +654,7 @@ impl EchoCanceller for Aec3Canceller {
                     backlog_ms = self.far.len() * 1000 / AEC_RATE as usize,
                     render_gaps = stats.render_gaps,
                     render_drops = stats.render_drops,
+                    realigns = stats.realigns,
                     guards = stats.guards,
                     device_offset_ms =
                         format_args!("{:.0}..{:.0}", self.offset_range.0, self.offset_range.1),
@@ -696,6 +856,121 @@ mod tests {
         let after = stall_at * chunk..n;
         let erle = 10.0 * (power(&echo[after.clone()]) / power(&out[after])).log10();
         assert!(erle > 15.0, "ERLE {erle:.1} dB after the underrun");
+    }
+
+    /// Playback that reaches the canceller 70 ms late while the speaker plays on (a stalled
+    /// process, not a stalled device): the 50 ms cushion runs dry, 20 ms of silence is padded
+    /// in, and the late signal then arrives all at once. Left alone the render stream would
+    /// stay 20 ms behind the echo and AEC3 would have to find it again; the canceller sees
+    /// the backlog's floor risen by those 20 ms, drops them, and AEC3 keeps its delay and the
+    /// echo.
+    #[test]
+    fn playback_padded_over_while_the_speaker_played_on_is_put_back() {
+        let n = AEC_RATE as usize * 12;
+        let far = voice(n, 0.0);
+        let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+        let chunk = 160;
+        let stall_at = AEC_RATE as usize * 6 / chunk;
+        let stall = 7;
+        let delay = AEC_RATE as usize * 120 / 1000;
+        let echo: Vec<f32> = (0..n)
+            .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * far[j]))
+            .collect();
+        let mut aec = Aec3Canceller::new();
+        let mut out = echo.clone();
+        let mut backlog_before = 0;
+        let mut backlog_after = 0;
+        let mut delay_before = 0;
+        let mut delivered = 0;
+        for (c, near) in out.chunks_mut(chunk).enumerate() {
+            aec.set_playback_lead(Duration::from_millis(60));
+            if c == stall_at - 1 {
+                backlog_before = aec.far.len();
+                delay_before = aec.stats().delay_ms;
+            }
+            // 2.5 s later, at the same point of the blocks' and the chunks' cycle.
+            if c == stall_at - 1 + 250 {
+                backlog_after = aec.far.len();
+            }
+            let due = ((c + 1) * chunk).min(n);
+            let late = (stall_at..stall_at + stall).contains(&c);
+            let far = if late {
+                &[][..]
+            } else {
+                &far_i16[delivered..due]
+            };
+            delivered += far.len();
+            aec.process(near, AEC_RATE, far, AEC_RATE);
+        }
+        let stats = aec.stats();
+        assert!(stats.render_gaps > 0, "the cushion ran dry: {stats:?}");
+        assert_eq!(stats.realigns, 1, "{stats:?}");
+        assert_eq!(stats.render_drops, 0, "{stats:?}");
+        assert_eq!(
+            backlog_after, backlog_before,
+            "the backlog is back: {stats:?}"
+        );
+        assert_eq!(
+            stats.delay_ms, delay_before,
+            "AEC3 kept the echo: {stats:?}"
+        );
+        // Half a second at a time from the stall on, the echo stays removed (these windows
+        // are at 35-40 dB with nothing happening; 3-5 dB when the echo is lost).
+        for start in (0..3).map(|k| stall_at * chunk + k * AEC_RATE as usize / 2) {
+            let window = start..start + AEC_RATE as usize / 2;
+            let erle = 10.0 * (power(&echo[window.clone()]) / power(&out[window])).log10();
+            assert!(erle > 25.0, "ERLE {erle:.1} dB from sample {start}");
+        }
+    }
+
+    /// A floor that rises without a padding to match is left alone: here the microphone loses
+    /// 20 ms (the sound server dropped what a stalled process did not read), which raises the
+    /// floor by 20 ms just as the devices' bursts interleaving differently can with nothing
+    /// misaligned. Nothing is dropped; AEC3 finds the moved echo by itself.
+    #[test]
+    fn a_rise_without_padding_is_left_to_aec3() {
+        let n = AEC_RATE as usize * 10;
+        let far = voice(n, 0.0);
+        let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+        let chunk = 160;
+        let lost_at = AEC_RATE as usize * 6;
+        let lost = 2 * chunk;
+        let delay = AEC_RATE as usize * 120 / 1000;
+        let echo: Vec<f32> = (0..n)
+            .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * far[j]))
+            .collect();
+        let mut captured: Vec<f32> = echo[..lost_at].to_vec();
+        captured.extend_from_slice(&echo[lost_at + lost..]);
+        let mut out = captured.clone();
+        let mut aec = Aec3Canceller::new();
+        let mut backlog_before = 0;
+        let mut backlog_after = 0;
+        let mut near_chunks = out.chunks_mut(chunk);
+        for (c, far) in far_i16.chunks(chunk).enumerate() {
+            aec.set_playback_lead(Duration::from_millis(60));
+            if c * chunk == lost_at - chunk {
+                backlog_before = aec.far.len();
+            }
+            if c * chunk == lost_at - chunk + 250 * chunk {
+                backlog_after = aec.far.len();
+            }
+            let missing = (lost_at..lost_at + lost).contains(&(c * chunk));
+            let near = if missing {
+                &mut [][..]
+            } else {
+                near_chunks.next().unwrap_or(&mut [])
+            };
+            aec.process(near, AEC_RATE, far, AEC_RATE);
+        }
+        let stats = aec.stats();
+        assert_eq!(
+            backlog_after,
+            backlog_before + lost,
+            "the floor rose: {stats:?}"
+        );
+        assert_eq!(stats.realigns, 0, "{stats:?}");
+        assert_eq!(stats.render_gaps, 0, "{stats:?}");
+        assert_eq!(stats.render_drops, 0, "{stats:?}");
     }
 
     /// Near-end speech with no playback passes, one block (4 ms) later.
