@@ -11,7 +11,14 @@
 //! (frames come out when the callback completing them arrives, plus any delay inside), the
 //! inside delay found by cross-correlating output and input with the far end silent.
 //!
-//! Run: `cargo bench --bench echo_path` (needs espeak-ng).
+//! Conversation: the same path when the two ends take turns, as in a session: the assistant
+//! answers (espeak-ng, played as items when its turn comes), the user talks (espeak-ng too,
+//! 6 dB down, into the microphone), with pauses between (a tool running, the user thinking). The
+//! canceller leaves AEC3 out while the far end has been silent for long enough, so this costs
+//! less than the same time of continuous two-way speech.
+//!
+//! Run: `cargo bench --bench echo_path` (needs espeak-ng). `PART=continuous` or
+//! `PART=conversation` runs one part, `REPEAT=n` streams each signal n times (3).
 
 use std::time::Duration;
 
@@ -66,21 +73,40 @@ struct Run {
 /// Streams `mic` (mono at `rate`, delivered as `channels`-channel callbacks) through an
 /// encoder, with `far` rendered at the same time, `repeat` times over.
 fn run(mic: &[f32], far: &[f32], rate: u32, channels: usize, aec: bool, repeat: usize) -> Run {
+    run_turns(mic, &[(0, far.to_vec())], rate, channels, aec, repeat)
+}
+
+/// [`run`] with the far end in `turns`: each (start sample, speech) played as an item when the
+/// microphone reaches its start, the speaker rendering silence between them.
+fn run_turns(
+    mic: &[f32],
+    turns: &[(usize, Vec<f32>)],
+    rate: u32,
+    channels: usize,
+    aec: bool,
+    repeat: usize,
+) -> Run {
     let mut encoder = CaptureEncoder::new(rate, AudioFormat::Pcm16, 20).unwrap();
     let (mut sink, mut player) =
         ChannelSink::with_rate(AudioFormat::Pcm16, rate, Duration::from_secs(600)).unwrap();
     if aec {
         encoder.set_echo_canceller(Box::new(Aec3Canceller::new()), sink.far_end());
     }
-    let far_24k: Vec<u8> = {
-        let mut r = StreamResampler::new(rate, 24_000).unwrap();
-        let mut out = Vec::new();
-        r.process(far, &mut out);
-        r.flush(&mut out);
-        let mut samples = Vec::new();
-        pcm::f32_slice_to_i16(&out, &mut samples);
-        samples.iter().flat_map(|s| s.to_le_bytes()).collect()
-    };
+    let items: Vec<(usize, Vec<u8>)> = turns
+        .iter()
+        .map(|(start, far)| {
+            let mut r = StreamResampler::new(rate, 24_000).unwrap();
+            let mut out = Vec::new();
+            r.process(far, &mut out);
+            r.flush(&mut out);
+            let mut samples = Vec::new();
+            pcm::f32_slice_to_i16(&out, &mut samples);
+            (
+                *start,
+                samples.iter().flat_map(|s| s.to_le_bytes()).collect(),
+            )
+        })
+        .collect();
     let callback = rate as usize / 100;
     let mut interleaved = vec![0.0f32; callback * channels];
     let mut mono = Vec::with_capacity(callback);
@@ -90,8 +116,14 @@ fn run(mic: &[f32], far: &[f32], rate: u32, channels: usize, aec: bool, repeat: 
     let cpu_start = thread_cpu();
     let mut audio_s = 0.0;
     for pass in 0..repeat {
-        sink.play(&format!("item_{pass}"), &far_24k).unwrap();
         for (c, chunk) in mic.chunks_exact(callback).enumerate() {
+            for (t, (_, item)) in items
+                .iter()
+                .enumerate()
+                .filter(|(_, (s, _))| s / callback == c)
+            {
+                sink.play(&format!("item_{pass}_{t}"), item).unwrap();
+            }
             // The speaker's callback, then the microphone's, each 10 ms.
             player.pull(&mut rendered);
             for (frame, &s) in interleaved.chunks_exact_mut(channels).zip(chunk) {
@@ -149,6 +181,17 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
+    let part = std::env::var("PART").unwrap_or_default();
+    if part != "conversation" {
+        continuous(rate, channels, repeat);
+    }
+    if part != "continuous" {
+        conversation(rate, channels, repeat);
+    }
+}
+
+/// Both ends talk all the time: the assistant's answer, and its echo in the microphone.
+fn continuous(rate: u32, channels: usize, repeat: usize) {
     let far = speech(
         "Here is the long answer you asked for. The weather today is mild with a light breeze \
          from the west, and tomorrow brings some rain in the afternoon. If you are planning a \
@@ -193,5 +236,74 @@ fn main() {
         "  the canceller adds {:.3} CPU-s per audio minute and {:.1} ms of latency",
         results[1].0 - results[0].0,
         results[1].1 - results[0].1
+    );
+}
+
+/// Turns as in a session: the assistant answers, a pause, the user talks, a tool runs, and so on.
+fn conversation(rate: u32, channels: usize, repeat: usize) {
+    let s = |seconds: f64| (seconds * f64::from(rate)) as usize;
+    // (who, what, the pause after it in s)
+    let script: [(bool, &str, f64); 6] = [
+        (
+            true,
+            "Sure. The weather today is mild with a light breeze from the west.",
+            1.2,
+        ),
+        (false, "And what about tomorrow, will it rain?", 2.5),
+        (
+            true,
+            "Tomorrow brings some rain in the afternoon. If you are planning a walk, the \
+             morning is the best time, while the evening stays cool and clear.",
+            1.0,
+        ),
+        (
+            false,
+            "Then book me a table for lunch at noon, please.",
+            3.0,
+        ),
+        (
+            true,
+            "Done: a table for two at noon, at the place by the river.",
+            1.5,
+        ),
+        (false, "Thanks, that is all.", 2.0),
+    ];
+    let mut turns = Vec::new();
+    let mut mic = Vec::new();
+    let mut far_talks = 0;
+    for (assistant, words, pause) in script {
+        let start = mic.len();
+        if assistant {
+            let far = speech(words, rate);
+            far_talks += far.len();
+            mic.resize(start + far.len(), 0.0);
+            turns.push((start, far));
+        } else {
+            mic.extend(speech(words, rate).iter().map(|s| 0.5 * s));
+        }
+        mic.resize(mic.len() + s(pause), 0.0);
+    }
+    // The echo: every turn 100 ms later at -10 dB, over the user's voice.
+    let delay = rate as usize / 10;
+    for (start, far) in &turns {
+        for (i, &x) in far.iter().enumerate() {
+            if let Some(m) = mic.get_mut(start + delay + i) {
+                *m += 0.316 * x;
+            }
+        }
+    }
+    let seconds = mic.len() as f64 / f64::from(rate);
+    println!(
+        "conversation, device {rate} Hz x {channels}, {seconds:.1} s x {repeat}: the assistant \
+         talks {:.0}% of the time (espeak-ng, played as items), {} turns each, pauses 1-3 s:",
+        100.0 * far_talks as f64 / mic.len() as f64,
+        turns.len()
+    );
+    let off = run_turns(&mic, &turns, rate, channels, false, repeat).cpu_per_minute;
+    let on = run_turns(&mic, &turns, rate, channels, true, repeat).cpu_per_minute;
+    println!(
+        "  echo cancellation off: {off:.3}, on: {on:.3} CPU-s per audio minute (the canceller \
+         adds {:.3})",
+        on - off
     );
 }

@@ -20,6 +20,10 @@ mod playback;
 #[path = "audio/sources.rs"]
 mod sources;
 
+#[cfg(feature = "aec")]
+#[path = "audio/aec.rs"]
+mod aec;
+
 #[cfg(feature = "audio")]
 #[path = "audio/child.rs"]
 mod child;
