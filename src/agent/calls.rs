@@ -345,13 +345,17 @@ impl Calls {
             .with_signals(self.signals_tx.clone());
         let arguments = arguments.to_owned();
         let (task_call_id, task_name) = (call_id.clone(), name.to_owned());
+        let session = self.session_cancel.clone();
         let call = Box::pin(async move {
             let (output, status) = run_call(
                 &*tool,
                 &task_name,
                 &arguments,
                 ctx,
-                cancel,
+                Cancel {
+                    call: cancel,
+                    session,
+                },
                 options.timeout,
                 approval,
             )
@@ -507,7 +511,7 @@ impl Calls {
             .filter(|(call_id, _)| !finished.iter().any(|f| &f.call_id == *call_id))
             .map(|(call_id, running)| Finished {
                 call_id: call_id.clone(),
-                output: output::cancelled(&running.name),
+                output: output::session_ended(&running.name),
                 status: ToolStatus::Cancelled,
             })
             .collect();
@@ -548,6 +552,25 @@ where
 /// How long a cancelled tool may take to notice its token before its future is dropped.
 const CANCEL_GRACE: Duration = Duration::from_millis(250);
 
+/// A call's cancellation: its own token (cancelled by a barge-in, or with the session's), and
+/// the session's, to say which it was.
+struct Cancel {
+    call: CancellationToken,
+    session: CancellationToken,
+}
+
+impl Cancel {
+    /// The output for the call cancelled: the user interrupted, or the session ended.
+    fn output(&self, name: &str) -> (String, ToolStatus) {
+        let output = if self.session.is_cancelled() {
+            output::session_ended(name)
+        } else {
+            output::cancelled(name)
+        };
+        (output, ToolStatus::Cancelled)
+    }
+}
+
 /// Runs one call to its output: approval, the call itself under its timeout, panics caught,
 /// cancellation through the token.
 async fn run_call(
@@ -555,13 +578,13 @@ async fn run_call(
     name: &str,
     arguments: &str,
     ctx: ToolContext,
-    cancel: CancellationToken,
+    cancel: Cancel,
     timeout: Duration,
     approval: Option<oneshot::Receiver<Decision>>,
 ) -> (String, ToolStatus) {
     if let Some(approval) = approval {
         let decision = tokio::select! {
-            _ = cancel.cancelled() => return (output::cancelled(name), ToolStatus::Cancelled),
+            _ = cancel.call.cancelled() => return cancel.output(name),
             decision = approval => decision,
         };
         match decision {
@@ -585,10 +608,10 @@ async fn run_call(
     tokio::pin!(call);
     let outcome = tokio::select! {
         biased;
-        _ = cancel.cancelled() => {
+        _ = cancel.call.cancelled() => {
             // Let the tool see its token and clean up, briefly; then it is dropped either way.
             let _ = tokio::time::timeout(CANCEL_GRACE, &mut call).await;
-            return (output::cancelled(name), ToolStatus::Cancelled);
+            return cancel.output(name);
         }
         outcome = &mut call => outcome,
     };

@@ -81,11 +81,20 @@ pub fn timed_out(tool: &str, limit: Duration) -> String {
     )
 }
 
-/// The output for a call cancelled because the user interrupted (or the session closed).
+/// The output for a call cancelled because the user interrupted.
 pub fn cancelled(tool: &str) -> String {
     render(
         "cancelled",
         &format!("{tool} was cancelled because the user interrupted; it may not have completed"),
+    )
+}
+
+/// The output for a call cancelled because the session ended (the user hung up or closed the
+/// agent) while it ran.
+pub fn session_ended(tool: &str) -> String {
+    render(
+        "cancelled",
+        &format!("{tool} was cancelled because the session ended; it may not have completed"),
     )
 }
 

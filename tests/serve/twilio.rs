@@ -318,7 +318,8 @@ async fn hanging_up_during_a_tool_call_still_answers_and_reports_it() {
             _ => None,
         })
         .await;
-    let cancelled = realtime_agent::tool::output::cancelled("lookup");
+    // The caller hung up: the output says the session ended, not that the user interrupted.
+    let cancelled = realtime_agent::tool::output::session_ended("lookup");
     assert_eq!(
         reported,
         ("CA500".to_owned(), "lookup".to_owned(), cancelled.clone())

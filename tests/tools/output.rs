@@ -40,6 +40,10 @@ fn each_failure_kind_has_its_output() {
         r#"{"error":"cancelled","message":"play_music was cancelled because the user interrupted; it may not have completed"}"#
     );
     assert_eq!(
+        output::session_ended("play_music"),
+        r#"{"error":"cancelled","message":"play_music was cancelled because the session ended; it may not have completed"}"#
+    );
+    assert_eq!(
         output::rejected("delete_file", Some(" not that one ")),
         r#"{"error":"rejected","message":"the user did not allow delete_file to run: not that one"}"#
     );
