@@ -11,10 +11,10 @@
 //! for energy over seconds, and it only makes the barge-in latency look longer than it is.
 //!
 //! The canceller's own tests (the answer plays whole, barge-in) are `#[ignore]`d for now: on
-//! this 2-core machine under load they failed 5 times in 40 runs (see BENCHMARKS.md), when the
-//! echo moved by 15-20 ms without a stall or an underrun the renderer could date. Run them with
-//! `cargo test --all-features --test cli -- --ignored echo`. The controls (no canceller, no
-//! half-duplex: the answer interrupts itself) run always.
+//! this 2-core machine they pass when it is not busy and fail often when it is (7 of 18 runs
+//! at load average 3, with other builds running; none of 18 at 2-2.5; see BENCHMARKS.md). Run
+//! them with `cargo test --all-features --test cli -- --ignored echo`. The controls (no
+//! canceller, no half-duplex: the answer interrupts itself) run always.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -537,28 +537,28 @@ async fn answer_plays_whole(rate: u32, channels: u16, delay_ms: u32) {
 
 /// No self-interruption on a 24 kHz mono device with a 60 ms echo.
 #[tokio::test]
-#[ignore = "real time on a loaded machine: 5 failures in 40 runs (the echo moves without an underrun to date); run with --ignored"]
+#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn answer_plays_whole_24k_mono_60ms() {
     answer_plays_whole(24_000, 1, 60).await;
 }
 
 /// No self-interruption on a 24 kHz mono device with a 150 ms echo.
 #[tokio::test]
-#[ignore = "real time on a loaded machine: 5 failures in 40 runs (the echo moves without an underrun to date); run with --ignored"]
+#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn answer_plays_whole_24k_mono_150ms() {
     answer_plays_whole(24_000, 1, 150).await;
 }
 
 /// No self-interruption on a 48 kHz stereo device with a 60 ms echo.
 #[tokio::test]
-#[ignore = "real time on a loaded machine: 5 failures in 40 runs (the echo moves without an underrun to date); run with --ignored"]
+#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn answer_plays_whole_48k_stereo_60ms() {
     answer_plays_whole(48_000, 2, 60).await;
 }
 
 /// No self-interruption on a 48 kHz stereo device with a 150 ms echo.
 #[tokio::test]
-#[ignore = "real time on a loaded machine: 5 failures in 40 runs (the echo moves without an underrun to date); run with --ignored"]
+#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn answer_plays_whole_48k_stereo_150ms() {
     answer_plays_whole(48_000, 2, 150).await;
 }
@@ -699,14 +699,14 @@ async fn user_barges_in(rate: u32, channels: u16, delay_ms: u32) {
 
 /// Barge-in on a 48 kHz stereo device with a 60 ms echo.
 #[tokio::test]
-#[ignore = "real time on a loaded machine: 5 failures in 40 runs (the echo moves without an underrun to date); run with --ignored"]
+#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn user_barges_in_48k_stereo_60ms() {
     user_barges_in(48_000, 2, 60).await;
 }
 
 /// Barge-in on a 24 kHz mono device with a 150 ms echo.
 #[tokio::test]
-#[ignore = "real time on a loaded machine: 5 failures in 40 runs (the echo moves without an underrun to date); run with --ignored"]
+#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn user_barges_in_24k_mono_150ms() {
     user_barges_in(24_000, 1, 150).await;
 }
