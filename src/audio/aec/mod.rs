@@ -36,7 +36,8 @@
 //!
 //! While it re-converges after such a glitch, what AEC3 lets through of the assistant's voice
 //! would be taken for the user talking. The echo guard covers that: after a stall, a drop, a
-//! speaker's underrun or a move of AEC3's delay, the microphone signal is turned down by 30 dB
+//! speaker's underrun or a move of AEC3's delay, and the first time the assistant talks (AEC3
+//! may start from a wrong delay), the microphone signal is turned down by 30 dB
 //! while the assistant is audible, until AEC3 has the echo again (its ERLE estimate above 6 dB,
 //! and 15 dB measured between its input and output for half a second of the assistant talking;
 //! at least 1 s, at most 5 s). Barge-in waits for that; on a machine that keeps up it never
@@ -233,6 +234,8 @@ pub struct Aec3Canceller {
     skipped: u64,
     /// Whether AEC3 has converged once (its ERLE reached [`GUARD_RELEASE_DB`]).
     converged: bool,
+    /// Whether the guard came on for the first time the assistant talked.
+    first_guarded: bool,
     /// The delay AEC3 had found, to notice when it moves.
     last_delay_ms: Option<i32>,
     /// Since when (block) the echo guard is on, if it is.
@@ -332,6 +335,7 @@ impl Aec3Canceller {
             idle: false,
             skipped: 0,
             converged: false,
+            first_guarded: false,
             last_delay_ms: None,
             guard_since: None,
             gain: 1.0,
@@ -491,6 +495,17 @@ impl Aec3Canceller {
         let energy = slot.iter().map(|&s| s * s).sum::<f32>();
         if energy > LOUD_RENDER * LOUD_RENDER * BLOCK as f32 {
             self.last_loud = self.blocks;
+            if !self.converged && !self.first_guarded {
+                // The assistant talks before AEC3 has ever found the echo (it may start from
+                // a wrong delay): guard this first time too, until it has.
+                self.first_guarded = true;
+                self.guard_since = Some(self.blocks);
+                self.good_run = 0;
+                self.guards += 1;
+                tracing::debug!(
+                    "echo canceller: guarding the microphone until AEC3 finds the echo"
+                );
+            }
         }
         if energy > SILENT_RENDER * SILENT_RENDER * BLOCK as f32 {
             self.last_sound = self.blocks;

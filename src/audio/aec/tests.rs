@@ -305,3 +305,34 @@ fn passes_the_near_end_two_blocks_late() {
         "{stats:?}"
     );
 }
+
+/// The first time the assistant talks, AEC3 has not found the echo yet (here the devices'
+/// hint says 60 ms and the echo comes 200 ms late): the guard holds the microphone down until
+/// it has, so the echo of the first words stays 25 dB down, then comes off.
+#[test]
+fn the_first_answer_is_guarded_until_aec3_finds_the_echo() {
+    let n = AEC_RATE as usize * 8;
+    let far = voice(n, 0.0);
+    let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+    let delay = AEC_RATE as usize * 200 / 1000;
+    let echo: Vec<f32> = (0..n)
+        .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * far[j]))
+        .collect();
+    let mut aec = Aec3Canceller::new();
+    let mut out = echo.clone();
+    let mut guarded_early = false;
+    for (c, (near, far)) in out.chunks_mut(160).zip(far_i16.chunks(160)).enumerate() {
+        aec.set_playback_lead(Duration::from_millis(60));
+        aec.process(near, AEC_RATE, far, AEC_RATE);
+        if c == 10 {
+            guarded_early = aec.stats().guarded;
+        }
+    }
+    let stats = aec.stats();
+    assert!(guarded_early, "guarded from the first words: {stats:?}");
+    assert_eq!(stats.guards, 1, "{stats:?}");
+    assert!(!stats.guarded, "the guard came off: {stats:?}");
+    let first = delay..AEC_RATE as usize;
+    let erle = 10.0 * (power(&echo[first.clone()]) / power(&out[first])).log10();
+    assert!(erle > 25.0, "ERLE {erle:.1} dB over the first words' echo");
+}
