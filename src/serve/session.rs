@@ -10,6 +10,8 @@ use super::slots::Slot;
 use super::state::State;
 use crate::agent::event::Observer;
 use crate::agent::{Agent, AgentBuilder, AgentEvent, AgentHandle};
+use crate::audio::{AudioSink, AudioSource};
+use crate::protocol::AudioFormat;
 
 /// Who is on a call.
 #[derive(Debug, Clone)]
@@ -26,6 +28,36 @@ pub(crate) fn builder(state: &State) -> Result<AgentBuilder, crate::config::Conf
         .config
         .agent_builder_with(&options.rust_tools)?
         .audio_events(false))
+}
+
+/// The agent for a call whose audio passes through us (Twilio, the browser): agent.toml's
+/// session in `format` both ways, with the call's own source and sink. On failure the error is
+/// counted and logged with the call id.
+pub(crate) fn build_with_audio(
+    state: &State,
+    call: &CallInfo,
+    format: AudioFormat,
+    source: impl AudioSource + 'static,
+    sink: impl AudioSink + 'static,
+) -> Option<Agent> {
+    let mut session_config = state.options.config.session();
+    session_config.input_audio_format = Some(format);
+    session_config.output_audio_format = Some(format);
+    let agent = builder(state).map_err(|e| e.to_string()).and_then(|b| {
+        b.session(session_config)
+            .audio_source(source)
+            .audio_sink(sink)
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    match agent {
+        Ok(agent) => Some(agent),
+        Err(error) => {
+            state.error(ErrorKind::Session);
+            tracing::error!(call_id = %call.id, %error, "the agent could not be built");
+            None
+        }
+    }
 }
 
 /// Runs `agent` for `call` until it ends (the caller hung up and `handle.shutdown()` was

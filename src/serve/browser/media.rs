@@ -80,25 +80,8 @@ async fn run(state: Arc<State>, socket: WebSocket, slot: crate::serve::slots::Sl
     let (out_tx, mut out_rx) = mpsc::unbounded_channel();
     let playback = Arc::new(Mutex::new(PagePlayback::default()));
     let sink = BrowserSink::new(out_tx.clone(), playback.clone());
-    let mut session_config = state.options.config.session();
-    session_config.input_audio_format = Some(format);
-    session_config.output_audio_format = Some(format);
-    let agent = session::builder(&state)
-        .map_err(|e| e.to_string())
-        .and_then(|b| {
-            b.session(session_config)
-                .audio_source(source)
-                .audio_sink(sink)
-                .build()
-                .map_err(|e| e.to_string())
-        });
-    let agent = match agent {
-        Ok(agent) => agent,
-        Err(error) => {
-            state.error(ErrorKind::Session);
-            tracing::error!(call_id = %call.id, %error, "the agent could not be built");
-            return;
-        }
+    let Some(agent) = session::build_with_audio(&state, &call, format, source, sink) else {
+        return;
     };
     let handle = agent.handle();
     let events = handle.subscribe(1024);

@@ -183,26 +183,8 @@ fn begin(
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let marks = Arc::new(Mutex::new(Marks::default()));
     let sink = TwilioSink::new(out_tx, marks.clone());
-    let mut session_config = state.options.config.session();
-    session_config.input_audio_format = Some(format);
-    session_config.output_audio_format = Some(format);
-    let agent = session::builder(state)
-        .map_err(|e| e.to_string())
-        .and_then(|builder| {
-            builder
-                .session(session_config)
-                .audio_source(source)
-                .audio_sink(sink)
-                .build()
-                .map_err(|e| e.to_string())
-        });
-    let agent = match agent {
-        Ok(agent) => agent,
-        Err(error) => {
-            state.error(ErrorKind::Session);
-            tracing::error!(call_id = %call.id, %error, "the agent could not be built");
-            return Err(writer);
-        }
+    let Some(agent) = session::build_with_audio(state, &call, format, source, sink) else {
+        return Err(writer);
     };
     Ok(Running {
         handle: agent.handle(),
