@@ -18,6 +18,18 @@ fn voice(n: usize, seed: f32) -> Vec<f32> {
         .collect()
 }
 
+/// What the microphone hears of `far`: `delay` samples late, 8 dB down.
+fn echo_of(far: &[f32], delay: usize) -> Vec<f32> {
+    (0..far.len())
+        .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * far[j]))
+        .collect()
+}
+
+/// `x` as the int16 samples a speaker is handed.
+fn int16(x: &[f32]) -> Vec<i16> {
+    x.iter().map(|&s| (s * 32767.0) as i16).collect()
+}
+
 fn power(x: &[f32]) -> f64 {
     x.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / x.len() as f64
 }
@@ -29,10 +41,8 @@ fn removes_a_delayed_echo() {
     let n = AEC_RATE as usize * 8;
     let far = voice(n, 0.0);
     let delay = AEC_RATE as usize * 120 / 1000;
-    let echo: Vec<f32> = (0..n)
-        .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * far[j]))
-        .collect();
-    let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+    let echo = echo_of(&far, delay);
+    let far_i16 = int16(&far);
     let mut aec = Aec3Canceller::new();
     let mut out = echo.clone();
     for (near, far) in out.chunks_mut(160).zip(far_i16.chunks(160)) {
@@ -51,7 +61,7 @@ fn removes_a_delayed_echo() {
 fn a_stalled_speaker_turns_the_guard_on_until_the_echo_is_found_again() {
     let n = AEC_RATE as usize * 16;
     let far = voice(n, 0.0);
-    let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+    let far_i16 = int16(&far);
     let chunk = 160;
     let stall_at = AEC_RATE as usize * 6 / chunk;
     let stall = 10;
@@ -99,7 +109,7 @@ fn a_stalled_speaker_turns_the_guard_on_until_the_echo_is_found_again() {
 fn a_dated_underrun_keeps_the_render_stream_aligned() {
     let n = AEC_RATE as usize * 12;
     let far = voice(n, 0.0);
-    let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+    let far_i16 = int16(&far);
     let chunk = 160;
     let stall_at = AEC_RATE as usize * 6 / chunk;
     let stall = 10;
@@ -166,14 +176,12 @@ fn a_dated_underrun_keeps_the_render_stream_aligned() {
 fn playback_padded_over_while_the_speaker_played_on_is_put_back() {
     let n = AEC_RATE as usize * 12;
     let far = voice(n, 0.0);
-    let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+    let far_i16 = int16(&far);
     let chunk = 160;
     let stall_at = AEC_RATE as usize * 6 / chunk;
     let stall = 7;
     let delay = AEC_RATE as usize * 120 / 1000;
-    let echo: Vec<f32> = (0..n)
-        .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * far[j]))
-        .collect();
+    let echo = echo_of(&far, delay);
     let mut aec = Aec3Canceller::new();
     let mut out = echo.clone();
     let mut backlog_before = 0;
@@ -229,14 +237,12 @@ fn playback_padded_over_while_the_speaker_played_on_is_put_back() {
 fn a_rise_without_padding_is_left_to_aec3() {
     let n = AEC_RATE as usize * 10;
     let far = voice(n, 0.0);
-    let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+    let far_i16 = int16(&far);
     let chunk = 160;
     let lost_at = AEC_RATE as usize * 6;
     let lost = 2 * chunk;
     let delay = AEC_RATE as usize * 120 / 1000;
-    let echo: Vec<f32> = (0..n)
-        .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * far[j]))
-        .collect();
+    let echo = echo_of(&far, delay);
     let mut captured: Vec<f32> = echo[..lost_at].to_vec();
     captured.extend_from_slice(&echo[lost_at + lost..]);
     let mut out = captured.clone();
@@ -313,11 +319,9 @@ fn passes_the_near_end_two_blocks_late() {
 fn the_first_answer_is_guarded_until_aec3_finds_the_echo() {
     let n = AEC_RATE as usize * 8;
     let far = voice(n, 0.0);
-    let far_i16: Vec<i16> = far.iter().map(|&s| (s * 32767.0) as i16).collect();
+    let far_i16 = int16(&far);
     let delay = AEC_RATE as usize * 200 / 1000;
-    let echo: Vec<f32> = (0..n)
-        .map(|i| i.checked_sub(delay).map_or(0.0, |j| 0.4 * far[j]))
-        .collect();
+    let echo = echo_of(&far, delay);
     let mut aec = Aec3Canceller::new();
     let mut out = echo.clone();
     let mut guarded_early = false;
