@@ -108,6 +108,8 @@ impl PulseSandbox {
             .stderr(Stdio::null())
             .spawn()
             .expect("start pulseaudio");
+        // For tests that stop the server for a while, as a busy machine does.
+        std::fs::write(dir.path().join("daemon.pid"), daemon.id().to_string()).unwrap();
         let sandbox = PulseSandbox { dir, daemon };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !socket.exists() {

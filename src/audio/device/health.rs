@@ -26,6 +26,13 @@ impl StreamHealth {
         failure.get_or_insert_with(|| error.to_string());
     }
 
+    /// Records that the stream failed, for a failure cpal did not report.
+    pub(crate) fn fail(&self, detail: String) {
+        tracing::warn!(%detail, "audio stream failed");
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        failure.get_or_insert(detail);
+    }
+
     /// The stream's failure, if it has failed.
     pub(crate) fn check(&self, direction: Direction) -> Result<(), AudioError> {
         let failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,4 +1,5 @@
-//! The microphone: a cpal input stream as an [`AudioSource`].
+//! The microphone: a capture stream (cpal's, or on PulseAudio one of this crate's own) as an
+//! [`AudioSource`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +9,8 @@ use async_trait::async_trait;
 use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SizedSample};
 
+#[cfg(target_os = "linux")]
+use super::pulse_record::PulseRecord;
 use super::{
     ChosenConfig, DeviceOptions, OPEN_TIMEOUT, StreamHealth, build_with_fallback, choose_config,
     device_error, device_name, find_device, open_host, with_sample_type,
@@ -26,15 +29,36 @@ const PULSE_MIN_PERIOD_MS: u32 = 25;
 /// How often [`MicSource::next_frame`] looks for new audio while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 
+/// The stream that captures: cpal's, or on PulseAudio one of this crate's own
+/// ([`PulseRecord`] says why).
+enum Capture {
+    Cpal(#[allow(dead_code)] cpal::Stream),
+    #[cfg(target_os = "linux")]
+    Pulse(#[allow(dead_code)] PulseRecord),
+}
+
+impl Capture {
+    /// Which stream it is, for the log.
+    fn kind(&self) -> &'static str {
+        match self {
+            Capture::Cpal(_) => "cpal",
+            #[cfg(target_os = "linux")]
+            Capture::Pulse(_) => "own PulseAudio record stream",
+        }
+    }
+}
+
 /// Captures from a microphone and yields session-format frames.
 ///
-/// The cpal callback mixes to mono and pushes into a bounded lock-free ring (it never blocks,
-/// locks or allocates); audio that does not fit is dropped and counted
-/// ([`AudioSource::dropped_ms`]). [`AudioSource::next_frame`] drains the ring, runs the echo
-/// hook, resamples, encodes and cuts frames.
+/// On PulseAudio the stream is a record stream of this crate's own (`PulseRecord`: its
+/// server-side queue holds 2 s, so a late server delivers late instead of dropping audio);
+/// elsewhere, or when that stream cannot be opened, it is cpal's. The stream's callback mixes
+/// to mono and pushes into a bounded lock-free ring (it never blocks or locks); audio that does
+/// not fit is dropped and counted ([`AudioSource::dropped_ms`]). [`AudioSource::next_frame`]
+/// drains the ring, runs the echo hook, resamples, encodes and cuts frames.
 pub struct MicSource {
     // Dropping the stream stops the callback; keep it first so it goes before the ring.
-    _stream: cpal::Stream,
+    _stream: Capture,
     ring: rtrb::Consumer<f32>,
     /// When the frames written into `ring` were captured, by the device's timestamps.
     clock: Arc<StreamClock>,
@@ -73,11 +97,10 @@ impl MicSource {
         let name = device_name(&device);
         let wanted_rate = options.sample_rate.unwrap_or(format.sample_rate());
         let requested = options.device.as_deref();
-        // cpal's PulseAudio client makes the period the server's whole queue for the stream
-        // (`maxlength` = `fragsize`): whenever this process is a period late, the server drops
-        // captured audio. With 10 ms periods a busy machine lost 1-2% of it, which moves the
-        // echo against the playback signal all the time. PulseAudio's own clients get 25 ms
-        // fragments by default; so does this one.
+        // PulseAudio's own clients get 25 ms fragments by default; so does this one, whose
+        // record stream is this crate's own (`PulseRecord`: cpal's loses audio whenever the
+        // server is late). cpal's, the fallback, drops audio more often with shorter periods:
+        // with 10 ms ones a busy machine lost 1-2% of it.
         let buffer_ms = if host_name == "pulseaudio" {
             options.buffer_ms.max(PULSE_MIN_PERIOD_MS)
         } else {
@@ -90,18 +113,49 @@ impl MicSource {
         let dropped_frames = Arc::new(AtomicU64::new(0));
         let health = Arc::new(StreamHealth::default());
         let clock = Arc::new(StreamClock::new());
-        let (stream, ring) =
-            with_sample_type!(chosen.format, T => build_with_fallback(chosen, |config| {
-                build_stream::<T>(&device, config, capacity, dropped_frames.clone(), health.clone(), clock.clone())
-            }), return Err(AudioError::UnsupportedDevice {
-                direction: Direction::Input,
-                detail: format!("sample format {}", chosen.format),
-            }))
-            .map_err(|e| device_error(e, Direction::Input, requested))?;
-        stream
-            .play()
-            .map_err(|e| device_error(e, Direction::Input, requested))?;
-        tracing::debug!(host = host_name, device = %name, config = ?chosen, "microphone open");
+        let new_writer = |config: &cpal::StreamConfig| {
+            CaptureWriter::new(capacity, config, clock.clone(), dropped_frames.clone())
+        };
+        #[cfg(target_os = "linux")]
+        let own = if host_name == "pulseaudio" {
+            let (writer, ring) = new_writer(&chosen.config);
+            match PulseRecord::open(&name, &chosen.config, writer, health.clone()) {
+                Ok(stream) => Some((Capture::Pulse(stream), ring)),
+                Err(error) => {
+                    tracing::debug!(%error, "no record stream of our own; using cpal's");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        #[cfg(not(target_os = "linux"))]
+        let own = None;
+        let (stream, ring) = match own {
+            Some(opened) => opened,
+            None => {
+                let (stream, ring) =
+                    with_sample_type!(chosen.format, T => build_with_fallback(chosen, |config| {
+                        let (writer, ring) = new_writer(&config);
+                        build_stream::<T>(&device, config, writer, health.clone()).map(|s| (s, ring))
+                    }), return Err(AudioError::UnsupportedDevice {
+                        direction: Direction::Input,
+                        detail: format!("sample format {}", chosen.format),
+                    }))
+                    .map_err(|e| device_error(e, Direction::Input, requested))?;
+                stream
+                    .play()
+                    .map_err(|e| device_error(e, Direction::Input, requested))?;
+                (Capture::Cpal(stream), ring)
+            }
+        };
+        tracing::debug!(
+            host = host_name,
+            device = %name,
+            config = ?chosen,
+            stream = stream.kind(),
+            "microphone open"
+        );
         Ok(Self {
             _stream: stream,
             ring,
@@ -175,52 +229,93 @@ impl MicSource {
     }
 }
 
-/// Builds the input stream for samples of type `T`, with a fresh ring of `capacity` frames.
+/// The audio thread's end of the microphone: mixes captured frames to mono into the ring,
+/// counts what does not fit, and dates what it wrote on the stream's clock.
+pub(super) struct CaptureWriter {
+    producer: rtrb::Producer<f32>,
+    channels: usize,
+    rate: u64,
+    written: u64,
+    clock: Arc<StreamClock>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl CaptureWriter {
+    /// A writer for a stream of `config`, into a fresh ring of `capacity` frames, and the
+    /// ring's reading end.
+    fn new(
+        capacity: usize,
+        config: &cpal::StreamConfig,
+        clock: Arc<StreamClock>,
+        dropped: Arc<AtomicU64>,
+    ) -> (Self, rtrb::Consumer<f32>) {
+        let (producer, consumer) = rtrb::RingBuffer::new(capacity.max(1));
+        let writer = Self {
+            producer,
+            channels: usize::from(config.channels.max(1)),
+            rate: u64::from(config.sample_rate.max(1)),
+            written: 0,
+            clock,
+            dropped,
+        };
+        (writer, consumer)
+    }
+
+    /// The channels of the frames [`write`](Self::write) takes.
+    pub(super) fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Writes the interleaved frames in `data`, the first of them captured at `captured`.
+    /// Audio thread: no locks, no allocation, no waiting.
+    pub(super) fn write<T>(&mut self, data: &[T], captured: Instant)
+    where
+        T: SizedSample,
+        f32: FromSample<T>,
+    {
+        let frames = data.len() / self.channels;
+        let room = frames.min(self.producer.slots());
+        let scale = 1.0 / self.channels as f32;
+        if let Ok(chunk) = self.producer.write_chunk_uninit(room) {
+            chunk.fill_from_iter(
+                data.chunks_exact(self.channels)
+                    .map(|frame| frame.iter().map(|s| s.to_sample::<f32>()).sum::<f32>() * scale),
+            );
+        }
+        self.written += room as u64;
+        // Date the last frame written (for the echo canceller's alignment).
+        let span = Duration::from_nanos(room as u64 * 1_000_000_000 / self.rate);
+        self.clock.mark(self.written, captured + span);
+        if room < frames {
+            self.dropped
+                .fetch_add((frames - room) as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Builds the input stream for samples of type `T`.
 fn build_stream<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
-    capacity: usize,
-    dropped: Arc<AtomicU64>,
+    mut writer: CaptureWriter,
     health: Arc<StreamHealth>,
-    clock: Arc<StreamClock>,
-) -> Result<(cpal::Stream, rtrb::Consumer<f32>), cpal::Error>
+) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample,
     f32: FromSample<T>,
 {
-    let channels = usize::from(config.channels.max(1));
-    let scale = 1.0 / channels as f32;
-    let rate = u64::from(config.sample_rate.max(1));
-    let (mut producer, consumer) = rtrb::RingBuffer::new(capacity.max(1));
-    let mut written = 0u64;
-    let stream =
-        device.build_input_stream::<T, _, _>(
-            config,
-            move |data: &[T], info: &cpal::InputCallbackInfo| {
-                // Audio thread: no locks, no allocation, no waiting.
-                let frames = data.len() / channels;
-                let room = frames.min(producer.slots());
-                if let Ok(chunk) = producer.write_chunk_uninit(room) {
-                    chunk.fill_from_iter(data.chunks_exact(channels).map(|frame| {
-                        frame.iter().map(|s| s.to_sample::<f32>()).sum::<f32>() * scale
-                    }));
-                }
-                written += room as u64;
-                // The first frame was captured `callback - capture` ago; date the last one
-                // written (for the echo canceller's alignment).
-                let stamp = info.timestamp();
-                let age = stamp.callback.duration_since(stamp.capture);
-                let span = Duration::from_nanos(room as u64 * 1_000_000_000 / rate);
-                let now = Instant::now();
-                clock.mark(written, now.checked_sub(age).unwrap_or(now) + span);
-                if room < frames {
-                    dropped.fetch_add((frames - room) as u64, Ordering::Relaxed);
-                }
-            },
-            move |error| health.report(error),
-            Some(OPEN_TIMEOUT),
-        )?;
-    Ok((stream, consumer))
+    device.build_input_stream::<T, _, _>(
+        config,
+        move |data: &[T], info: &cpal::InputCallbackInfo| {
+            // The first frame was captured `callback - capture` ago.
+            let stamp = info.timestamp();
+            let age = stamp.callback.duration_since(stamp.capture);
+            let now = Instant::now();
+            writer.write(data, now.checked_sub(age).unwrap_or(now));
+        },
+        move |error| health.report(error),
+        Some(OPEN_TIMEOUT),
+    )
 }
 
 #[async_trait]

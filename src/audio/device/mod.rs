@@ -15,6 +15,8 @@ mod list;
 mod mic;
 #[cfg(target_os = "linux")]
 mod pulse;
+#[cfg(target_os = "linux")]
+mod pulse_record;
 mod speaker;
 
 use std::time::Duration;
