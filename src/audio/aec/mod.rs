@@ -386,16 +386,33 @@ impl Aec3Canceller {
         self.far.extend(self.far_16k.iter().map(|&s| s * 32768.0));
     }
 
-    /// Turns the echo guard on: AEC3 has to find the echo again, and until it has, what it
-    /// lets through while the assistant is audible would be heard as the user talking.
+    /// Turns the echo guard on after a glitch: AEC3 has to find the echo again, and until it
+    /// has, what it lets through while the assistant is audible would be heard as the user
+    /// talking. Before AEC3 has found the echo once, the first-words guard covers that instead
+    /// ([`Self::guard_first_words`]).
     fn guard(&mut self, why: &str) {
-        if self.converged && self.guard_since.is_none() {
+        if self.converged {
+            self.guard_on(why);
+        }
+    }
+
+    /// Turns the echo guard on the first time the assistant talks, before AEC3 has found the
+    /// echo: it may start from a wrong delay.
+    fn guard_first_words(&mut self) {
+        if !self.converged && !self.first_guarded {
+            self.first_guarded = true;
+            self.guard_on("the assistant talks before AEC3 has found the echo");
+        }
+    }
+
+    fn guard_on(&mut self, why: &str) {
+        if self.guard_since.is_none() {
             self.guard_since = Some(self.blocks);
             self.good_run = 0;
             self.guards += 1;
             tracing::debug!(
                 why,
-                "echo canceller: guarding the microphone while AEC3 re-converges"
+                "echo canceller: guarding the microphone until AEC3 has the echo"
             );
         }
     }
@@ -495,17 +512,7 @@ impl Aec3Canceller {
         let energy = slot.iter().map(|&s| s * s).sum::<f32>();
         if energy > LOUD_RENDER * LOUD_RENDER * BLOCK as f32 {
             self.last_loud = self.blocks;
-            if !self.converged && !self.first_guarded {
-                // The assistant talks before AEC3 has ever found the echo (it may start from
-                // a wrong delay): guard this first time too, until it has.
-                self.first_guarded = true;
-                self.guard_since = Some(self.blocks);
-                self.good_run = 0;
-                self.guards += 1;
-                tracing::debug!(
-                    "echo canceller: guarding the microphone until AEC3 finds the echo"
-                );
-            }
+            self.guard_first_words();
         }
         if energy > SILENT_RENDER * SILENT_RENDER * BLOCK as f32 {
             self.last_sound = self.blocks;
