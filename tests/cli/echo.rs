@@ -10,14 +10,14 @@
 //! placed on the wall clock (Unix time), which is precise to a few tens of milliseconds: plenty
 //! for energy over seconds, and it only makes the barge-in latency look longer than it is.
 //!
-//! The canceller's own tests (the answer plays whole, barge-in) are `#[ignore]`d for now: on
-//! this 2-core machine they pass when it is not busy and fail often when it is (7 of 18 runs
-//! at load average 3, with other builds running; none of 18 at 2-2.5; see BENCHMARKS.md). Run
-//! them with `cargo test --all-features --test cli -- --ignored echo`. The controls (no
-//! canceller, no half-duplex: the answer interrupts itself) run always.
+//! They run in CI. They were `#[ignore]`d until 2 December: on a busy machine the microphone
+//! lost audio (cpal's PulseAudio record queue is one period long, and the server drops what
+//! does not fit whenever it runs late), which moved the echo. With the microphone's own record
+//! stream (`audio::device::pulse_record`) they passed 18 of 18 runs next to a loop rebuilding
+//! the crate (BENCHMARKS.md).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -129,7 +129,7 @@ fn seconds(samples: usize) -> f64 {
     samples as f64 / f64::from(RATE)
 }
 
-/// A `parec` recording of a monitor, started at a known Unix time.
+/// A `parec` recording of a monitor, dated by when its samples flowed in.
 struct Recording {
     child: Child,
     path: PathBuf,
@@ -157,6 +157,25 @@ impl Recording {
             path,
             started,
         }
+    }
+
+    /// Waits until the recording flows, then dates its first sample: the earliest that
+    /// (now − samples so far) reads over 300 ms, as `parec` writes a little after it records.
+    /// When `parec` was started says too little: a null sink that was idle has rendered up to
+    /// 2 s ahead, and its monitor delivers nothing new until real time has caught up.
+    async fn anchor(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let len = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len() / 2);
+        while len(&self.path) < u64::from(RATE) / 10 {
+            assert!(Instant::now() < deadline, "parec recorded nothing");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut started = f64::MAX;
+        for _ in 0..30 {
+            started = started.min(now_unix() - len(&self.path) as f64 / f64::from(RATE));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.started = started;
     }
 
     fn samples(&self) -> Vec<f32> {
@@ -307,8 +326,11 @@ impl Session {
                 .any(|l| l.starts_with("audio: pulseaudio") && l.ends_with(&in_force)),
             "{err_seen:#?}"
         );
-        let speaker = Recording::start(&room.pulse, "speaker.monitor", scratch.path("speaker.raw"));
-        let mic = Recording::start(&room.pulse, "mic.monitor", scratch.path("mic.raw"));
+        let mut speaker =
+            Recording::start(&room.pulse, "speaker.monitor", scratch.path("speaker.raw"));
+        let mut mic = Recording::start(&room.pulse, "mic.monitor", scratch.path("mic.raw"));
+        speaker.anchor().await;
+        mic.anchor().await;
         Session {
             scratch,
             child,
@@ -537,28 +559,24 @@ async fn answer_plays_whole(rate: u32, channels: u16, delay_ms: u32) {
 
 /// No self-interruption on a 24 kHz mono device with a 60 ms echo.
 #[tokio::test]
-#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn answer_plays_whole_24k_mono_60ms() {
     answer_plays_whole(24_000, 1, 60).await;
 }
 
 /// No self-interruption on a 24 kHz mono device with a 150 ms echo.
 #[tokio::test]
-#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn answer_plays_whole_24k_mono_150ms() {
     answer_plays_whole(24_000, 1, 150).await;
 }
 
 /// No self-interruption on a 48 kHz stereo device with a 60 ms echo.
 #[tokio::test]
-#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn answer_plays_whole_48k_stereo_60ms() {
     answer_plays_whole(48_000, 2, 60).await;
 }
 
 /// No self-interruption on a 48 kHz stereo device with a 150 ms echo.
 #[tokio::test]
-#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn answer_plays_whole_48k_stereo_150ms() {
     answer_plays_whole(48_000, 2, 150).await;
 }
@@ -699,14 +717,12 @@ async fn user_barges_in(rate: u32, channels: u16, delay_ms: u32) {
 
 /// Barge-in on a 48 kHz stereo device with a 60 ms echo.
 #[tokio::test]
-#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn user_barges_in_48k_stereo_60ms() {
     user_barges_in(48_000, 2, 60).await;
 }
 
 /// Barge-in on a 24 kHz mono device with a 150 ms echo.
 #[tokio::test]
-#[ignore = "real time: fails under load (7 of 18 runs at load average 3, none of 18 at 2-2.5; BENCHMARKS.md); run with --ignored"]
 async fn user_barges_in_24k_mono_150ms() {
     user_barges_in(24_000, 1, 150).await;
 }
