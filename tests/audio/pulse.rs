@@ -315,6 +315,47 @@ fn microphone_loses_nothing_while_the_server_is_late() {
     assert_eq!(mic.dropped_ms(), 0);
 }
 
+/// When the sound server goes away under a running microphone, the next frame is an error
+/// that names it, not a silent stall.
+#[test]
+fn microphone_reports_a_server_that_went_away() {
+    let Some(dir) = child_dir() else {
+        return with_sandbox("pulse::microphone_reports_a_server_that_went_away");
+    };
+    let server = std::fs::read_to_string(dir.join("daemon.pid")).unwrap();
+    let mut mic = MicSource::open(&pulse(), AudioFormat::Pcm16, 20).unwrap();
+    let error = block_on(async {
+        for _ in 0..5 {
+            mic.next_frame().await.unwrap().unwrap();
+        }
+        let ok = std::process::Command::new("kill")
+            .args(["-KILL", server.trim()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -KILL {server}");
+        let start = Instant::now();
+        loop {
+            match mic.next_frame().await {
+                Err(error) => break error,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("the microphone ended instead of failing"),
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no error 10 s after the server went away"
+            );
+        }
+    });
+    println!("{error}");
+    let message = error.to_string();
+    assert!(
+        message
+            .starts_with("the audio input (microphone) stream failed: lost the PulseAudio server"),
+        "{message}"
+    );
+}
+
 /// In a home where no PulseAudio client ever ran (no cookie), the server is reached as
 /// PulseAudio's own clients reach it: `auto` chooses it, and a private cookie is made where
 /// libpulse would make it.

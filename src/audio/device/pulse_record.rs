@@ -191,7 +191,9 @@ fn poll_latency(
             Some(Ok(timing)) => source_latency.store(timing.source_usec, Ordering::Relaxed),
             Some(Err(error)) => {
                 if !stop.load(Ordering::Relaxed) {
-                    health.fail(format!("the PulseAudio server: {error}"));
+                    health.fail(format!(
+                        "lost the PulseAudio server ({error}); is it still running?"
+                    ));
                 }
                 return;
             }
