@@ -10,11 +10,12 @@
 //! placed on the wall clock (Unix time), which is precise to a few tens of milliseconds: plenty
 //! for energy over seconds, and it only makes the barge-in latency look longer than it is.
 //!
-//! They run in CI. They were `#[ignore]`d until 2 December: on a busy machine the microphone
-//! lost audio (cpal's PulseAudio record queue is one period long, and the server drops what
-//! does not fit whenever it runs late), which moved the echo. With the microphone's own record
-//! stream (`audio::device::pulse_record`) they passed 18 of 18 runs next to a loop rebuilding
-//! the crate (BENCHMARKS.md).
+//! All eight run in CI. The canceller's six were `#[ignore]`d until 2 December: on a busy
+//! machine the microphone lost audio (cpal's PulseAudio record queue is one period long, and the
+//! server drops what does not fit whenever it runs late), which moved the echo. With the
+//! microphone's own record stream (`audio::device::pulse_record`) they passed 18 of 18 runs next
+//! to a loop rebuilding the crate, and 24 of 24 (with the controls) with a busy loop added
+//! (BENCHMARKS.md).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

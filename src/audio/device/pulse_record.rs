@@ -197,6 +197,7 @@ fn poll_latency(
                 }
                 return;
             }
+            None if stop.load(Ordering::Relaxed) => return,
             None => {
                 health.fail(format!(
                     "the PulseAudio server did not answer for {} s",
