@@ -191,6 +191,30 @@ fn tone_wav(dir: &std::path::Path, seconds: f64) -> std::path::PathBuf {
     wav
 }
 
+/// Plays `wav` into the `mic` device (what the microphone hears) until dropped.
+fn play_into_mic(wav: &std::path::Path) -> KillOnDrop {
+    KillOnDrop(
+        client("paplay")
+            .arg("--device=mic")
+            .arg(wav)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`, `-KILL`) to the sandbox's server, whose pid the parent
+/// left in `dir`.
+fn signal_server(dir: &std::path::Path, signal: &str) {
+    let server = std::fs::read_to_string(dir.join("daemon.pid")).unwrap();
+    let ok = std::process::Command::new("kill")
+        .args([signal, server.trim()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {signal} {server}");
+}
+
 /// The microphone delivers 20 ms frames in real time, carrying what the mic device plays.
 #[test]
 fn microphone_hears_the_mic_device_in_real_time() {
@@ -200,14 +224,7 @@ fn microphone_hears_the_mic_device_in_real_time() {
     let wav = tone_wav(&dir, 3.0);
     let mut mic = MicSource::open(&pulse(), AudioFormat::Pcm16, 20).unwrap();
     assert_eq!((mic.host(), mic.device()), ("pulseaudio", "mic.monitor"));
-    let _paplay = KillOnDrop(
-        client("paplay")
-            .arg("--device=mic")
-            .arg(&wav)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _paplay = play_into_mic(&wav);
     let (frames, took) = block_on(async {
         // Skip what arrives before the tone starts.
         let start = Instant::now();
@@ -251,24 +268,8 @@ fn microphone_loses_nothing_while_the_server_is_late() {
         return with_sandbox("pulse::microphone_loses_nothing_while_the_server_is_late");
     };
     let wav = tone_wav(&dir, 3.0);
-    let server = std::fs::read_to_string(dir.join("daemon.pid")).unwrap();
-    let signal = |name: &str| {
-        let ok = std::process::Command::new("kill")
-            .args([name, server.trim()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {name} {server}");
-    };
     let mut mic = MicSource::open(&pulse(), AudioFormat::Pcm16, 20).unwrap();
-    let _paplay = KillOnDrop(
-        client("paplay")
-            .arg("--device=mic")
-            .arg(&wav)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _paplay = play_into_mic(&wav);
     let frames = block_on(async {
         let start = Instant::now();
         let mut frames = Vec::new();
@@ -290,9 +291,9 @@ fn microphone_loses_nothing_while_the_server_is_late() {
             }
             quiet = if loud { 0 } else { quiet + 1 };
             if stops < STOPS && next_stop.is_some_and(|at| Instant::now() >= at) {
-                signal("-STOP");
+                signal_server(&dir, "-STOP");
                 std::thread::sleep(Duration::from_millis(100));
-                signal("-CONT");
+                signal_server(&dir, "-CONT");
                 stops += 1;
                 next_stop = Some(Instant::now() + Duration::from_millis(300));
             }
@@ -322,18 +323,12 @@ fn microphone_reports_a_server_that_went_away() {
     let Some(dir) = child_dir() else {
         return with_sandbox("pulse::microphone_reports_a_server_that_went_away");
     };
-    let server = std::fs::read_to_string(dir.join("daemon.pid")).unwrap();
     let mut mic = MicSource::open(&pulse(), AudioFormat::Pcm16, 20).unwrap();
     let error = block_on(async {
         for _ in 0..5 {
             mic.next_frame().await.unwrap().unwrap();
         }
-        let ok = std::process::Command::new("kill")
-            .args(["-KILL", server.trim()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -KILL {server}");
+        signal_server(&dir, "-KILL");
         let start = Instant::now();
         loop {
             match mic.next_frame().await {

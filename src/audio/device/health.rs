@@ -21,12 +21,10 @@ impl StreamHealth {
             tracing::debug!(%error, "audio buffer under- or overrun");
             return;
         }
-        tracing::warn!(%error, "audio stream failed");
-        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
-        failure.get_or_insert_with(|| error.to_string());
+        self.fail(error.to_string());
     }
 
-    /// Records that the stream failed, for a failure cpal did not report.
+    /// Records that the stream failed (the first failure is the one kept).
     pub(crate) fn fail(&self, detail: String) {
         tracing::warn!(%detail, "audio stream failed");
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
